@@ -1,0 +1,71 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/belay-proxy/belay/config"
+)
+
+// cli is belay's command line: one struct (and one file) per subcommand.
+type cli struct {
+	Serve       serveCmd       `cmd:"" help:"Run the proxy: relay clients to PostgreSQL, guarding every statement."`
+	CheckConfig checkConfigCmd `cmd:"" name:"check-config" help:"Validate a configuration file; print ok or every error with its line."`
+	Version     versionCmd     `cmd:"" help:"Print belay's version."`
+}
+
+// exitError carries a process exit code (1: bad input, 2: usage).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// env is what subcommands write to, so tests can capture it.
+type env struct {
+	stdout, stderr io.Writer
+}
+
+// run parses args and runs the subcommand, returning the exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	var c cli
+	exitCode := -1
+	parser, err := kong.New(&c,
+		kong.Name("belay"),
+		kong.Description("belay is a transparent PostgreSQL proxy that guards production data: it parses every statement with PostgreSQL's own parser, blocks the dangerous ones, and audits the rest."),
+		kong.UsageOnError(),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { exitCode = code }),
+		kong.Bind(&env{stdout: stdout, stderr: stderr}),
+		kong.Vars{"default_listen": config.DefaultListen, "default_upstream": config.DefaultUpstream, "default_admin": config.DefaultAdminListen},
+	)
+	if err != nil {
+		fmt.Fprintln(stderr, "belay:", err)
+		return 2
+	}
+	ctx, err := parser.Parse(args)
+	if exitCode >= 0 { // --help
+		return exitCode
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "belay:", err)
+		return 2
+	}
+	if err := ctx.Run(); err != nil {
+		var ee *exitError
+		if errors.As(err, &ee) {
+			if ee.err != nil && ee.err.Error() != "" {
+				fmt.Fprintln(stderr, ee.err)
+			}
+			return ee.code
+		}
+		fmt.Fprintln(stderr, "belay:", err)
+		return 1
+	}
+	return 0
+}

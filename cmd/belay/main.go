@@ -1,0 +1,10 @@
+// Command belay is a PostgreSQL wire-protocol guard proxy. See the README.
+package main
+
+import (
+	"os"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}

@@ -1,0 +1,104 @@
+// Package config loads and validates belay's YAML configuration file.
+//
+// Loading is three steps, as in litestream: Default, Parse (strict: unknown
+// keys are errors), then Validate. Every error names the file, line and
+// column of the offending key so that `belay check-config` can point at it.
+package config
+
+import (
+	"time"
+)
+
+// Config is one immutable snapshot of the configuration. A reload builds a
+// new snapshot and swaps it in atomically; nothing mutates a snapshot.
+type Config struct {
+	Listen      string    `yaml:"listen"`
+	AdminListen string    `yaml:"admin_listen"`
+	Upstream    Upstream  `yaml:"upstream"`
+	ClientTLS   ClientTLS `yaml:"client_tls"`
+	// Classify parses every statement (through the cache) so the audit line
+	// carries a fingerprint and normalised text. false = a pure relay, the
+	// benchmark's baseline.
+	Classify bool     `yaml:"classify"`
+	Audit    Audit    `yaml:"audit"`
+	Log      Log      `yaml:"log"`
+	Limits   Limits   `yaml:"limits"`
+	Shutdown Shutdown `yaml:"shutdown"`
+
+	// Source is the file the snapshot came from ("" for defaults).
+	Source string `yaml:"-"`
+}
+
+// Upstream is the PostgreSQL server belay relays to.
+type Upstream struct {
+	Address        string        `yaml:"address"`
+	SSLMode        string        `yaml:"sslmode"`
+	SSLRootCert    string        `yaml:"sslrootcert"`
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+}
+
+// ClientTLS is the certificate belay presents to clients that send an
+// SSLRequest. Empty means belay answers 'N' (no TLS).
+type ClientTLS struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+}
+
+// Enabled reports whether clients may negotiate TLS with belay.
+func (t ClientTLS) Enabled() bool { return t.CertFile != "" }
+
+// Audit configures the one-JSON-line-per-statement audit trail.
+type Audit struct {
+	// Output is stdout, stderr, off, or a file path (appended to).
+	Output string `yaml:"output"`
+	// Literals keeps raw statement text in the audit line. The data is
+	// sensitive, so the default is the normalised text only.
+	Literals bool `yaml:"literals"`
+}
+
+// Log configures belay's own operational log (always on stderr).
+type Log struct {
+	Format string `yaml:"format"`
+	Level  string `yaml:"level"`
+}
+
+// Limits bound what one client can make belay do.
+type Limits struct {
+	MaxConnections  int           `yaml:"max_connections"`
+	MaxMessageBytes ByteSize      `yaml:"max_message_bytes"`
+	StartupTimeout  time.Duration `yaml:"startup_timeout"`
+}
+
+// Shutdown configures SIGTERM handling.
+type Shutdown struct {
+	DrainTimeout time.Duration `yaml:"drain_timeout"`
+}
+
+// Defaults for the listen addresses, documented in the README.
+const (
+	DefaultListen      = "127.0.0.1:6432"
+	DefaultAdminListen = "127.0.0.1:9632"
+	DefaultUpstream    = "127.0.0.1:5432"
+)
+
+// Default returns the configuration used for every key a file leaves out.
+func Default() *Config {
+	return &Config{
+		Listen:      DefaultListen,
+		AdminListen: DefaultAdminListen,
+		Upstream: Upstream{
+			Address:        DefaultUpstream,
+			SSLMode:        "prefer",
+			ConnectTimeout: 5 * time.Second,
+		},
+		Classify: true,
+		Audit:    Audit{Output: "stdout"},
+		Log:      Log{Format: "console", Level: "info"},
+		Limits: Limits{
+			MaxConnections:  1000,
+			MaxMessageBytes: 256 << 20,
+			StartupTimeout:  10 * time.Second,
+		},
+		Shutdown: Shutdown{DrainTimeout: 30 * time.Second},
+	}
+}

@@ -1,0 +1,146 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// SSLModes are libpq's sslmode values that belay implements for the upstream.
+var SSLModes = []string{"disable", "prefer", "require", "verify-ca", "verify-full"}
+
+// validate checks values that decode fine but make no sense. root locates
+// each field in the file so that errors carry line and column.
+func (c *Config) validate(root *yaml.Node) error {
+	v := validator{root: root}
+	v.addr("listen", c.Listen)
+	v.addr("admin_listen", c.AdminListen)
+	v.addr("upstream.address", c.Upstream.Address)
+	if !contains(SSLModes, c.Upstream.SSLMode) {
+		v.fail("upstream.sslmode", "must be one of %s, not %q", strings.Join(SSLModes, ", "), c.Upstream.SSLMode)
+	}
+	if strings.HasPrefix(c.Upstream.SSLMode, "verify-") && c.Upstream.SSLRootCert != "" {
+		v.file("upstream.sslrootcert", c.Upstream.SSLRootCert)
+	}
+	if c.Upstream.ConnectTimeout <= 0 {
+		v.fail("upstream.connect_timeout", "must be positive")
+	}
+	if (c.ClientTLS.CertFile == "") != (c.ClientTLS.KeyFile == "") {
+		v.fail("client_tls", "cert_file and key_file go together: set both or neither")
+	} else if c.ClientTLS.Enabled() {
+		v.file("client_tls.cert_file", c.ClientTLS.CertFile)
+		v.file("client_tls.key_file", c.ClientTLS.KeyFile)
+	}
+	if c.Audit.Output == "" {
+		v.fail("audit.output", "must be stdout, stderr, off or a file path")
+	}
+	if !contains([]string{"console", "json"}, c.Log.Format) {
+		v.fail("log.format", "must be console or json, not %q", c.Log.Format)
+	}
+	if !contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
+		v.fail("log.level", "must be debug, info, warn or error, not %q", c.Log.Level)
+	}
+	if c.Limits.MaxConnections <= 0 {
+		v.fail("limits.max_connections", "must be positive")
+	}
+	// Below 64 KiB ordinary statements would not fit; PostgreSQL's own cap is 1 GiB.
+	if c.Limits.MaxMessageBytes < 64<<10 || c.Limits.MaxMessageBytes > 1<<30 {
+		v.fail("limits.max_message_bytes", "must be between 64KiB and 1GiB")
+	}
+	if c.Limits.StartupTimeout <= 0 {
+		v.fail("limits.startup_timeout", "must be positive")
+	}
+	if c.Shutdown.DrainTimeout < 0 {
+		v.fail("shutdown.drain_timeout", "must not be negative")
+	}
+	if len(v.errs) == 0 {
+		return nil
+	}
+	return &Errors{File: c.Source, List: v.errs}
+}
+
+type validator struct {
+	root *yaml.Node
+	errs []FieldError
+}
+
+func (v *validator) fail(field, format string, args ...any) {
+	line, col := position(v.root, field)
+	v.errs = append(v.errs, FieldError{Line: line, Column: col, Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) addr(field, value string) {
+	if _, _, err := net.SplitHostPort(value); err != nil {
+		v.fail(field, "want host:port, got %q", value)
+	}
+}
+
+func (v *validator) file(field, path string) {
+	if _, err := os.Stat(path); err != nil {
+		v.fail(field, "%v", err)
+	}
+}
+
+// position finds the line and column of a dotted key in the document; a key
+// the file leaves out (its default is wrong) points at its parent, or 0.
+func position(root *yaml.Node, dotted string) (int, int) {
+	n := root
+	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	line, col := 0, 0
+	for _, key := range strings.Split(dotted, ".") {
+		if n == nil || n.Kind != yaml.MappingNode {
+			break
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				line, col = n.Content[i].Line, n.Content[i].Column
+				next = n.Content[i+1]
+				break
+			}
+		}
+		n = next
+	}
+	return line, col
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Overrides are command-line values that win over the file.
+type Overrides struct {
+	Listen, Upstream, AdminListen string
+}
+
+// Apply returns a copy of c with the non-empty overrides set.
+func (o Overrides) Apply(c *Config) (*Config, error) {
+	out := *c
+	v := validator{}
+	if o.Listen != "" {
+		out.Listen = o.Listen
+		v.addr("--listen", o.Listen)
+	}
+	if o.Upstream != "" {
+		out.Upstream.Address = o.Upstream
+		v.addr("--upstream", o.Upstream)
+	}
+	if o.AdminListen != "" {
+		out.AdminListen = o.AdminListen
+		v.addr("--admin-listen", o.AdminListen)
+	}
+	if len(v.errs) > 0 {
+		return nil, &Errors{File: "command line", List: v.errs}
+	}
+	return &out, nil
+}

@@ -1,0 +1,283 @@
+package proxy
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+)
+
+// relay runs both directions until either side ends, then closes both.
+func (s *session) relay() error {
+	var (
+		once  sync.Once
+		first error
+	)
+	stop := func(err error) {
+		once.Do(func() { first = err })
+		// belay's own FATAL must reach the client before the close.
+		var ce *clientError
+		if errors.As(err, &ce) {
+			s.reportToClient(ce)
+		}
+		s.close()
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		stop(s.pumpUpstream())
+	}()
+	stop(s.pumpClient())
+	<-done
+	return first
+}
+
+// pumpClient reads the client, inspects every Query and Parse, and writes
+// each batch of complete messages upstream in one write.
+func (s *session) pumpClient() error {
+	m := s.fromClient
+	for {
+		if err := m.fill(); err != nil {
+			return err
+		}
+		pos, requests := 0, 0
+		for {
+			typ, size, ok, err := m.header(pos)
+			if err != nil {
+				return s.clientProtocolError(err)
+			}
+			if !ok {
+				break
+			}
+			if !m.complete(pos, size) {
+				if m.fits(size) {
+					break
+				}
+				// Larger than the buffer: send what is ready, then this one.
+				if err := s.sendUpstream(m.bytes(0, pos), requests); err != nil {
+					return err
+				}
+				m.consume(pos)
+				pos, requests = 0, 0
+				if err := s.relayLargeClientMessage(typ, size); err != nil {
+					return err
+				}
+				continue
+			}
+			msg := m.bytes(pos, size)
+			switch typ {
+			case 'Q', 'F', 'S':
+				requests++
+				if typ == 'Q' {
+					s.inspectQuery(msg)
+				}
+			case 'P':
+				if err := s.inspectParse(msg); err != nil {
+					return err
+				}
+			case 'X': // Terminate: pass it on, then we are done
+				if err := s.sendUpstream(m.bytes(0, pos+size), requests); err != nil {
+					return err
+				}
+				return io.EOF
+			case 'B', 'C', 'd', 'c', 'f', 'D', 'E', 'H', 'p':
+			default:
+				return s.clientProtocolError(protocolViolation(fmt.Sprintf("invalid frontend message type %d", typ)))
+			}
+			pos += size
+		}
+		if pos > 0 {
+			if err := s.sendUpstream(m.bytes(0, pos), requests); err != nil {
+				return err
+			}
+			m.consume(pos)
+		}
+	}
+}
+
+// sendUpstream writes a batch holding `requests` messages that PostgreSQL
+// answers with ReadyForQuery.
+func (s *session) sendUpstream(b []byte, requests int) error {
+	if len(b) == 0 {
+		return nil
+	}
+	if !s.state.sending(requests) {
+		return net.ErrClosed
+	}
+	n, err := s.upstream.Write(b)
+	s.srv.metrics.BytesClientToServer.Add(float64(n))
+	if err != nil {
+		return fmt.Errorf("write upstream: %w", err)
+	}
+	return nil
+}
+
+// relayLargeClientMessage handles a message larger than the read buffer:
+// statements are read whole (they must be inspected), anything else (a big
+// Bind parameter, CopyData) streams through.
+func (s *session) relayLargeClientMessage(typ byte, size int) error {
+	m := s.fromClient
+	switch typ {
+	case 'Q', 'P':
+		_, msg, err := m.readWhole()
+		if err != nil {
+			return err
+		}
+		requests := 0
+		if typ == 'Q' {
+			requests = 1
+			s.inspectQuery(msg)
+		} else if err := s.inspectParse(msg); err != nil {
+			return err
+		}
+		err = s.sendUpstream(msg, requests)
+		m.releaseOversize()
+		return err
+	case 'B', 'd', 'F':
+		requests := 0
+		if typ == 'F' {
+			requests = 1
+		}
+		if !s.state.sending(requests) {
+			return net.ErrClosed
+		}
+		w := countingWriter{w: s.upstream, n: s.srv.metrics.BytesClientToServer}
+		return m.streamTo(w, size)
+	default:
+		return s.clientProtocolError(protocolViolation(fmt.Sprintf("message type %q of %d bytes is too large", typ, size)))
+	}
+}
+
+// inspectQuery shows a Query's text to the Inspector.
+func (s *session) inspectQuery(msg []byte) {
+	text := msg[headerLen:]
+	if i := bytes.IndexByte(text, 0); i >= 0 {
+		text = text[:i]
+	}
+	s.stmt = Statement{Protocol: Simple, Text: text}
+	s.srv.inspect(&s.info, &s.stmt)
+}
+
+// inspectParse shows a Parse's statement to the Inspector.
+func (s *session) inspectParse(msg []byte) error {
+	body := msg[headerLen:]
+	i := bytes.IndexByte(body, 0)
+	if i < 0 {
+		return s.clientProtocolError(protocolViolation("Parse message: statement name not terminated"))
+	}
+	name := body[:i]
+	text := body[i+1:]
+	j := bytes.IndexByte(text, 0)
+	if j < 0 {
+		return s.clientProtocolError(protocolViolation("Parse message: query not terminated"))
+	}
+	s.stmt = Statement{Protocol: Extended, Text: text[:j]}
+	if len(name) > 0 {
+		s.stmt.Name = string(name)
+	}
+	s.srv.inspect(&s.info, &s.stmt)
+	return nil
+}
+
+// clientProtocolError turns a framing problem into a FATAL for the client.
+func (s *session) clientProtocolError(err error) error {
+	var ce *clientError
+	if errors.As(err, &ce) {
+		return ce
+	}
+	if errors.Is(err, errMessageTooLarge) {
+		return &clientError{code: "54000", message: err.Error(), hint: "Raise limits.max_message_bytes if such messages are expected."}
+	}
+	return protocolViolation(err.Error())
+}
+
+// pumpUpstream relays PostgreSQL's messages to the client, a read's worth
+// of complete messages per write, noting each ReadyForQuery.
+func (s *session) pumpUpstream() error {
+	m := s.fromServer
+	for {
+		if err := m.fill(); err != nil {
+			if errors.Is(err, io.EOF) {
+				return errUpstreamClosed
+			}
+			return err
+		}
+		pos, endNow := 0, false
+		for {
+			typ, size, ok, err := m.header(pos)
+			if err != nil {
+				return fmt.Errorf("upstream: %w", err)
+			}
+			if !ok {
+				break
+			}
+			if !m.complete(pos, size) {
+				if m.fits(size) {
+					break
+				}
+				if err := s.writeClientCounted(m.bytes(0, pos)); err != nil {
+					return err
+				}
+				m.consume(pos)
+				pos = 0
+				if err := s.streamToClient(size); err != nil {
+					return err
+				}
+				continue
+			}
+			if typ == 'Z' && s.state.answered(m.bytes(pos, size)[headerLen]) {
+				endNow = true
+			}
+			pos += size
+		}
+		if pos > 0 {
+			if err := s.writeClientCounted(m.bytes(0, pos)); err != nil {
+				return err
+			}
+			m.consume(pos)
+		}
+		if endNow {
+			s.endForShutdown()
+			return errShutdown
+		}
+	}
+}
+
+// errShutdown ends a session that belay closed for its own shutdown.
+var errShutdown = errors.New("closed for shutdown")
+
+func (s *session) writeClientCounted(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	s.clientMu.Lock()
+	n, err := s.client.Write(b)
+	s.clientMu.Unlock()
+	s.srv.metrics.BytesServerToClient.Add(float64(n))
+	if err != nil {
+		return fmt.Errorf("write client: %w", err)
+	}
+	return nil
+}
+
+// streamToClient relays one large message (a wide DataRow, say) without
+// holding it whole in memory.
+func (s *session) streamToClient(size int) error {
+	s.clientMu.Lock()
+	defer s.clientMu.Unlock()
+	return s.fromServer.streamTo(countingWriter{w: s.client, n: s.srv.metrics.BytesServerToClient}, size)
+}
+
+// countingWriter counts relayed bytes into a Prometheus counter.
+type countingWriter struct {
+	w io.Writer
+	n interface{ Add(float64) }
+}
+
+func (c countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n.Add(float64(n))
+	return n, err
+}

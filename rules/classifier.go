@@ -1,0 +1,49 @@
+package rules
+
+// Options configure a Classifier.
+type Options struct {
+	// CacheBytes bounds the statement cache (text, results and overhead).
+	CacheBytes int64
+}
+
+// Classifier classifies statements, caching by exact text. Safe for
+// concurrent use by every session.
+type Classifier struct {
+	parser sqlParser
+	cache  *cache
+}
+
+// NewClassifier returns a classifier backed by libpg_query.
+func NewClassifier(opts Options) *Classifier {
+	if opts.CacheBytes <= 0 {
+		opts.CacheBytes = 64 << 20
+	}
+	return &Classifier{parser: cgoParser{}, cache: newCache(opts.CacheBytes)}
+}
+
+// Classify returns the classification of one query string (which may hold
+// several statements). text is only read during the call.
+func (c *Classifier) Classify(text []byte) *Classification {
+	if cl, ok := c.cache.get(text); ok {
+		return cl
+	}
+	key := string(text)
+	cl := c.classify(key)
+	c.cache.put(key, cl)
+	return cl
+}
+
+func (c *Classifier) classify(sql string) *Classification {
+	fp, err := c.parser.fingerprint(sql)
+	if err != nil {
+		return &Classification{Err: parseError(err)}
+	}
+	norm, err := c.parser.normalize(sql)
+	if err != nil {
+		return &Classification{Fingerprint: fp, Err: parseError(err)}
+	}
+	return &Classification{Fingerprint: fp, Normalized: norm}
+}
+
+// CachedStatements is the number of distinct texts in the cache.
+func (c *Classifier) CachedStatements() int { return c.cache.len() }
