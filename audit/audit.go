@@ -81,7 +81,7 @@ type Statement struct {
 	Protocol        string // simple | extended
 	StatementName   string // prepared statement name (extended protocol)
 	Fingerprint     string
-	Normalized      string
+	Normalized      []byte
 	Raw             []byte // raw text, literals included; nil unless the policy asks
 	Decision        string
 	ParseError      string
@@ -103,7 +103,7 @@ func (l *Logger) Log(s *Statement) {
 		fields = append(fields, zap.String(KeyStatementName, s.StatementName))
 	}
 	if s.Fingerprint != "" {
-		fields = append(fields, zap.String(KeyFingerprint, s.Fingerprint), zap.String(KeyStatement, s.Normalized))
+		fields = append(fields, zap.String(KeyFingerprint, s.Fingerprint), zap.ByteString(KeyStatement, s.Normalized))
 	}
 	if s.ParseError != "" {
 		fields = append(fields, zap.String(KeyParseError, s.ParseError))

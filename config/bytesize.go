@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -24,7 +25,8 @@ var byteUnits = []struct {
 func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
 	v, err := ParseByteSize(n.Value)
 	if err != nil {
-		return fmt.Errorf("line %d, column %d: %w", n.Line, n.Column, err)
+		// A *yaml.TypeError lets the decoder go on and report every error.
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d, column %d: %v", n.Line, n.Column, err)}}
 	}
 	*b = v
 	return nil
@@ -43,7 +45,7 @@ func ParseByteSize(s string) (ByteSize, error) {
 		}
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
 		return 0, fmt.Errorf("invalid size %q: want a number with an optional unit (KiB, MiB, GiB)", orig)
 	}
 	return ByteSize(n * mult), nil

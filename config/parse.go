@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -35,7 +36,7 @@ func Parse(r io.Reader, name string) (*Config, error) {
 	cfg := Default()
 	cfg.Source = name
 	if len(root.Content) == 0 { // empty file: all defaults
-		return cfg, cfg.validate(&root)
+		return cfg, nil
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -44,14 +45,16 @@ func Parse(r io.Reader, name string) (*Config, error) {
 		if errors.As(err, &te) {
 			list := make([]FieldError, 0, len(te.Errors))
 			for _, msg := range te.Errors {
-				list = append(list, unknownKey(&root, yamlErrorText(msg)))
+				list = append(list, locate(&root, yamlErrorText(msg)))
 			}
 			return nil, &Errors{File: name, List: list}
 		}
-		return nil, &Errors{File: name, List: []FieldError{yamlError(err)}}
+		return nil, &Errors{File: name, List: []FieldError{locate(&root, yamlError(err))}}
 	}
-	cfg.Source = name
-	return cfg, cfg.validate(&root)
+	if err := cfg.validate(&root); err != nil {
+		return nil, err
+	}
+	return cfg, nil
 }
 
 var yamlLine = regexp.MustCompile(`line (\d+)(?:, column (\d+))?: (.*)`)
@@ -73,31 +76,61 @@ func yamlErrorText(msg string) FieldError {
 
 var notFound = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
 
-// unknownKey rewords the yaml library's "field x not found in type
-// config.Upstream" and adds the column, found in the document tree.
-func unknownKey(root *yaml.Node, fe FieldError) FieldError {
-	m := notFound.FindStringSubmatch(fe.Message)
-	if m == nil {
+// locate completes a decoding error with the dotted path and position of
+// the key it is about. The yaml library gives only a line ("line 4: field
+// sslmod not found in type config.Upstream", "line 2: cannot unmarshal
+// !!str `abc` into int"), or a line and column of the value (ByteSize); the
+// key is found in the document tree.
+func locate(root *yaml.Node, fe FieldError) FieldError {
+	if fe.Line == 0 {
 		return fe
 	}
-	fe.Message = fmt.Sprintf("unknown key %q", m[1])
-	var walk func(n *yaml.Node) bool
-	walk = func(n *yaml.Node) bool {
-		if n.Kind == yaml.MappingNode {
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				if k := n.Content[i]; k.Value == m[1] && k.Line == fe.Line {
-					fe.Column = k.Column
+	unknown := ""
+	if m := notFound.FindStringSubmatch(fe.Message); m != nil {
+		unknown = m[1]
+		fe.Message = "unknown key"
+	}
+	collection := strings.Contains(fe.Message, "!!map") || strings.Contains(fe.Message, "!!seq")
+	match := func(k, v *yaml.Node) bool {
+		if unknown != "" {
+			return k.Value == unknown && k.Line == fe.Line
+		}
+		if fe.Column > 0 {
+			return (k.Line == fe.Line && k.Column == fe.Column) || (v.Line == fe.Line && v.Column == fe.Column)
+		}
+		if collection { // the error is about a mapping or sequence value
+			return v.Line == fe.Line && (v.Kind == yaml.MappingNode || v.Kind == yaml.SequenceNode)
+		}
+		return k.Line == fe.Line || (v.Kind == yaml.ScalarNode && v.Line == fe.Line)
+	}
+	// The deepest matching key wins: in "limits: {max_connections: x}"
+	// the error is about max_connections, not limits.
+	var walk func(n *yaml.Node, prefix string) bool
+	walk = func(n *yaml.Node, prefix string) bool {
+		if n.Kind != yaml.MappingNode {
+			for _, c := range n.Content {
+				if walk(c, prefix) {
 					return true
 				}
 			}
+			return false
 		}
-		for _, c := range n.Content {
-			if walk(c) {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			path := k.Value
+			if prefix != "" {
+				path = prefix + "." + k.Value
+			}
+			if walk(v, path) {
+				return true
+			}
+			if match(k, v) {
+				fe.Field, fe.Line, fe.Column = path, k.Line, k.Column
 				return true
 			}
 		}
 		return false
 	}
-	walk(root)
+	walk(root, "")
 	return fe
 }

@@ -112,17 +112,27 @@ func (m *msgBuffer) readWhole() (typ byte, msg []byte, err error) {
 	}
 }
 
+// readOversize reads a message bigger than the buffer. Memory grows with
+// the bytes that actually arrive, not with the declared length, so a
+// lying 5-byte header cannot make belay allocate max_message_bytes.
 func (m *msgBuffer) readOversize(size int) ([]byte, error) {
-	if cap(m.oversize) < size {
-		m.oversize = make([]byte, size)
-	}
-	out := m.oversize[:size]
-	n := copy(out, m.buf[m.start:m.end])
+	out := append(m.oversize[:0], m.buf[m.start:m.end]...)
 	m.start, m.end = 0, 0
-	if _, err := io.ReadFull(m.src, out[n:]); err != nil {
-		return nil, fmt.Errorf("read %d-byte message: %w", size, err)
+	for len(out) < size {
+		if len(out) == cap(out) {
+			out = append(out, make([]byte, min(cap(out), size-len(out)))...)[:len(out)]
+		}
+		n, err := m.src.Read(out[len(out):min(cap(out), size)])
+		out = out[:len(out)+n]
+		m.totalIn += uint64(n)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, fmt.Errorf("read %d-byte message: %w", size, err)
+		}
 	}
-	m.totalIn += uint64(size - n)
+	m.oversize = out
 	return out, nil
 }
 

@@ -30,6 +30,9 @@ type Statement struct {
 	// Text points into the relay's read buffer: it is valid only during
 	// Inspect. Copy it to keep it.
 	Text []byte
+	// Scratch is the session's reusable buffer for the classifier, so the
+	// hot path allocates nothing.
+	Scratch *rules.Scratch
 }
 
 // Action is the verdict on a statement.
@@ -62,8 +65,9 @@ type Inspector interface {
 	Inspect(s *SessionInfo, st *Statement) Verdict
 }
 
-// AuditInspector allows everything and writes one audit line per statement,
-// with the fingerprint and normalised text when a classifier is given.
+// AuditInspector allows everything and writes one audit line per statement
+// (a Query string holding three statements gives three lines), with the
+// fingerprint and normalised text when a classifier is given.
 type AuditInspector struct {
 	Classifier *rules.Classifier // nil: no parsing, the audit line has no text
 	Audit      *audit.Logger
@@ -85,13 +89,20 @@ func (a *AuditInspector) Inspect(s *SessionInfo, st *Statement) Verdict {
 	if a.Literals {
 		line.Raw = st.Text
 	}
-	if a.Classifier != nil {
-		cl := a.Classifier.Classify(st.Text)
-		line.Fingerprint, line.Normalized = cl.Fingerprint, cl.Normalized
-		if cl.Err != nil {
-			line.ParseError = cl.Err.Message
-		}
+	if a.Classifier == nil {
+		a.Audit.Log(&line)
+		return Verdict{Action: Allow}
 	}
-	a.Audit.Log(&line)
+	in := a.Classifier.Inspect(st.Text, st.Scratch)
+	if in.Err != nil {
+		line.ParseError = in.Err.Message
+		a.Audit.Log(&line)
+		return Verdict{Action: Allow}
+	}
+	for i := range in.Statements {
+		line.Fingerprint = in.Statements[i].Fingerprint
+		line.Normalized = in.Statements[i].Normalized
+		a.Audit.Log(&line)
+	}
 	return Verdict{Action: Allow}
 }

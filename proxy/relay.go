@@ -51,6 +51,9 @@ func (s *session) pumpClient() error {
 			if !ok {
 				break
 			}
+			if !validFrontendType(typ) {
+				return s.clientProtocolError(protocolViolation(fmt.Sprintf("invalid frontend message type %d", typ)))
+			}
 			if !m.complete(pos, size) {
 				if m.fits(size) {
 					break
@@ -82,9 +85,6 @@ func (s *session) pumpClient() error {
 					return err
 				}
 				return io.EOF
-			case 'B', 'C', 'd', 'c', 'f', 'D', 'E', 'H', 'p':
-			default:
-				return s.clientProtocolError(protocolViolation(fmt.Sprintf("invalid frontend message type %d", typ)))
 			}
 			pos += size
 		}
@@ -95,6 +95,16 @@ func (s *session) pumpClient() error {
 			m.consume(pos)
 		}
 	}
+}
+
+// validFrontendType reports whether typ is a message a client may send
+// after startup; anything else ends the session, as in PostgreSQL.
+func validFrontendType(typ byte) bool {
+	switch typ {
+	case 'Q', 'P', 'B', 'E', 'D', 'C', 'S', 'H', 'F', 'X', 'd', 'c', 'f', 'p':
+		return true
+	}
+	return false
 }
 
 // sendUpstream writes a batch holding `requests` messages that PostgreSQL
@@ -156,7 +166,7 @@ func (s *session) inspectQuery(msg []byte) {
 	if i := bytes.IndexByte(text, 0); i >= 0 {
 		text = text[:i]
 	}
-	s.stmt = Statement{Protocol: Simple, Text: text}
+	s.stmt = Statement{Protocol: Simple, Text: text, Scratch: &s.scratch}
 	s.srv.inspect(&s.info, &s.stmt)
 }
 
@@ -173,7 +183,7 @@ func (s *session) inspectParse(msg []byte) error {
 	if j < 0 {
 		return s.clientProtocolError(protocolViolation("Parse message: query not terminated"))
 	}
-	s.stmt = Statement{Protocol: Extended, Text: text[:j]}
+	s.stmt = Statement{Protocol: Extended, Text: text[:j], Scratch: &s.scratch}
 	if len(name) > 0 {
 		s.stmt.Name = string(name)
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/belay-proxy/belay/rules"
 )
 
 // noDeadline clears a connection deadline.
@@ -58,7 +60,8 @@ type session struct {
 	reportOnce sync.Once
 
 	// stmt is reused for every inspection to keep the hot path allocation-free.
-	stmt Statement
+	stmt    Statement
+	scratch rules.Scratch
 }
 
 // run serves the connection to the end. It never panics on client input:
@@ -127,7 +130,7 @@ func (s *session) finish(err error) {
 	case err == nil, errors.Is(err, errCancelDone):
 	case errors.As(err, &ce):
 		s.srv.metrics.ConnectionsRejected.WithLabelValues(ce.code).Inc()
-		s.log.Info("session refused", zap.String("sqlstate", ce.code), zap.String("reason", ce.message))
+		s.log.Warn("session refused", zap.String("sqlstate", ce.code), zap.String("reason", ce.message), zap.String("detail", ce.detail))
 		s.reportToClient(ce)
 	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), errors.Is(err, errUpstreamClosed):
 		s.log.Debug("session closed", zap.Error(err))

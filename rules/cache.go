@@ -8,34 +8,60 @@ import (
 // cache maps exact statement text to its classification, bounded in bytes.
 // Eviction is CLOCK (second chance): a hit only sets a flag, so lookups take
 // a read lock and never reorder anything.
-type cache struct {
+type cache[V any] struct {
+	sizeOf   func(V) int64
 	mu       sync.RWMutex
-	entries  map[string]*cacheEntry
-	ring     []*cacheEntry
+	entries  map[string]*cacheEntry[V]
+	ring     []*cacheEntry[V]
 	hand     int
 	bytes    int64
 	maxBytes int64
 }
 
-type cacheEntry struct {
+type cacheEntry[V any] struct {
 	key  string
-	val  *Classification
+	val  V
 	size int64
 	used atomic.Bool
 }
 
-func newCache(maxBytes int64) *cache {
-	return &cache{entries: make(map[string]*cacheEntry), maxBytes: maxBytes}
+// newCache is the cache of Classify, keyed by exact text.
+func newCache(maxBytes int64) *cache[*Classification] {
+	return &cache[*Classification]{
+		entries:  make(map[string]*cacheEntry[*Classification]),
+		maxBytes: maxBytes,
+		sizeOf: func(v *Classification) int64 {
+			return int64(len(v.Normalized) + len(v.Fingerprint))
+		},
+	}
+}
+
+// shapeCache is the cache of Inspect, keyed by shape.
+type shapeCache = cache[*shapeEntry]
+
+func newShapeCache(maxBytes int64) *shapeCache {
+	return &shapeCache{
+		entries:  make(map[string]*cacheEntry[*shapeEntry]),
+		maxBytes: maxBytes,
+		sizeOf: func(v *shapeEntry) int64 {
+			n := int64(len(v.statements)) * 48
+			for _, s := range v.statements {
+				n += int64(len(s.Fingerprint))
+			}
+			return n
+		},
+	}
 }
 
 // get looks up text; the []byte→string conversion in the index does not
 // allocate.
-func (c *cache) get(text []byte) (*Classification, bool) {
+func (c *cache[V]) get(text []byte) (V, bool) {
 	c.mu.RLock()
 	e, ok := c.entries[string(text)]
 	c.mu.RUnlock()
 	if !ok {
-		return nil, false
+		var zero V
+		return zero, false
 	}
 	if !e.used.Load() {
 		e.used.Store(true)
@@ -46,8 +72,8 @@ func (c *cache) get(text []byte) (*Classification, bool) {
 // entryOverhead approximates map, ring and struct costs per entry.
 const entryOverhead = 160
 
-func (c *cache) put(key string, val *Classification) {
-	size := int64(len(key)+len(val.Normalized)+len(val.Fingerprint)) + entryOverhead
+func (c *cache[V]) put(key string, val V) {
+	size := int64(len(key)) + c.sizeOf(val) + entryOverhead
 	if size > c.maxBytes/4 { // one huge statement must not flush the cache
 		return
 	}
@@ -59,15 +85,24 @@ func (c *cache) put(key string, val *Classification) {
 	for c.bytes+size > c.maxBytes && len(c.ring) > 0 {
 		c.evictOne()
 	}
-	e := &cacheEntry{key: key, val: val, size: size}
+	e := &cacheEntry[V]{key: key, val: val, size: size}
 	c.entries[key] = e
-	c.ring = append(c.ring, e)
 	c.bytes += size
+	// The new entry goes just behind the hand, so that it is the last one
+	// the hand reaches: a whole sweep to be used before it can be evicted.
+	// The entry it displaces has not been swept yet and moves to the end,
+	// still ahead of the hand.
+	c.ring = append(c.ring, e)
+	if last := len(c.ring) - 1; c.hand < last {
+		c.ring[c.hand], c.ring[last] = e, c.ring[c.hand]
+	}
+	c.hand++
 }
 
 // evictOne advances the clock hand to the first entry not used since the
-// hand last passed it, and removes it.
-func (c *cache) evictOne() {
+// hand last passed it, and removes it. The last entry (not yet swept) takes
+// its place, still ahead of the hand.
+func (c *cache[V]) evictOne() {
 	for {
 		if c.hand >= len(c.ring) {
 			c.hand = 0
@@ -87,7 +122,7 @@ func (c *cache) evictOne() {
 	}
 }
 
-func (c *cache) len() int {
+func (c *cache[V]) len() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return len(c.entries)

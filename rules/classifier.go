@@ -10,7 +10,8 @@ type Options struct {
 // concurrent use by every session.
 type Classifier struct {
 	parser sqlParser
-	cache  *cache
+	cache  *cache[*Classification]
+	shapes *shapeCache
 }
 
 // NewClassifier returns a classifier backed by libpg_query.
@@ -18,7 +19,7 @@ func NewClassifier(opts Options) *Classifier {
 	if opts.CacheBytes <= 0 {
 		opts.CacheBytes = 64 << 20
 	}
-	return &Classifier{parser: cgoParser{}, cache: newCache(opts.CacheBytes)}
+	return &Classifier{parser: cgoParser{}, cache: newCache(opts.CacheBytes / 2), shapes: newShapeCache(opts.CacheBytes / 2)}
 }
 
 // Classify returns the classification of one query string (which may hold

@@ -12,6 +12,9 @@ import (
 type sqlParser interface {
 	fingerprint(sql string) (string, error)
 	normalize(sql string) (string, error)
+	// split returns the text of each statement, as PostgreSQL's parser
+	// delimits them (it also validates the whole string).
+	split(sql string) ([]string, error)
 }
 
 type cgoParser struct{}
@@ -26,4 +29,21 @@ func parseError(err error) *ParseError {
 		return &ParseError{Message: pe.Message, Position: pe.Cursorpos}
 	}
 	return &ParseError{Message: err.Error()}
+}
+
+func (cgoParser) split(sql string) ([]string, error) {
+	tree, err := pg_query.Parse(sql)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(tree.Stmts))
+	for _, st := range tree.Stmts {
+		start := int(st.StmtLocation)
+		end := len(sql)
+		if st.StmtLen > 0 {
+			end = start + int(st.StmtLen)
+		}
+		out = append(out, sql[start:end])
+	}
+	return out, nil
 }

