@@ -73,7 +73,7 @@ func (v *validator) fail(field, format string, args ...any) {
 }
 
 func (v *validator) addr(field, value string) {
-	if _, _, err := net.SplitHostPort(value); err != nil {
+	if _, port, err := net.SplitHostPort(value); err != nil || port == "" {
 		v.fail(field, "want host:port, got %q", value)
 	}
 }

@@ -35,6 +35,12 @@ func (c *Classifier) Classify(text []byte) *Classification {
 }
 
 func (c *Classifier) classify(sql string) *Classification {
+	var sc Scratch
+	if sh, ok := MakeShape([]byte(sql), &sc); ok && sh.TooDeep {
+		return &Classification{Err: errTooDeep}
+	} else if !ok && len(sql) > maxUnshapedBytes {
+		return &Classification{Err: errUnshaped}
+	}
 	fp, err := c.parser.fingerprint(sql)
 	if err != nil {
 		return &Classification{Err: parseError(err)}

@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"fmt"
+
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 )
 
@@ -26,6 +28,18 @@ type Inspection struct {
 	Err *ParseError
 }
 
+// maxUnshapedBytes bounds text the lexer could not follow (an unterminated
+// quote or comment) that still goes to the parser for its error message:
+// 16 KB cannot nest deep enough to hurt it (see MaxNestingBound).
+const maxUnshapedBytes = 16 << 10
+
+var (
+	errTooDeep = &ParseError{Message: fmt.Sprintf("statement nests deeper than belay inspects (more than %d levels)", MaxNestingBound)}
+	// PostgreSQL would reject such text too: an unterminated string,
+	// quoted identifier or comment.
+	errUnshaped = &ParseError{Message: "unterminated quoted string, identifier or comment"}
+)
+
 // shapeEntry is the cache value for a shape: one StatementInfo per
 // statement, and whether the lexer's split agrees with the parser's.
 type shapeEntry struct {
@@ -39,7 +53,13 @@ type shapeEntry struct {
 // miss. Results point into sc; reuse one Scratch per session.
 func (c *Classifier) Inspect(text []byte, sc *Scratch) Inspection {
 	sh, ok := MakeShape(text, sc)
+	if ok && sh.TooDeep {
+		return Inspection{Err: errTooDeep}
+	}
 	if !ok {
+		if len(text) > maxUnshapedBytes {
+			return Inspection{Err: errUnshaped}
+		}
 		return c.inspectSlow(text, sc)
 	}
 	sc.key = append(append(sc.key[:0], 0), sh.Key...) // NUL prefix: shape keys never meet Classify's text keys

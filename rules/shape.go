@@ -26,6 +26,9 @@ type Shape struct {
 	Normalized []byte
 	// Literals is the number of literals cut out.
 	Literals int
+	// TooDeep is set when the text may nest deeper than MaxNestingBound:
+	// it must not reach the parser.
+	TooDeep bool
 }
 
 // Literal kinds in a shape key.
@@ -41,6 +44,7 @@ type span struct{ start, end int }
 
 // Scratch holds reusable buffers for one goroutine's shaping.
 type Scratch struct {
+	depth  depthMeter
 	spans  []span
 	shape  Shape
 	key    []byte
@@ -51,8 +55,13 @@ type Scratch struct {
 // MakeShape shapes text into sc's buffers; the result is valid until the
 // next call with sc. ok is false when the lexer cannot follow the text.
 func MakeShape(text []byte, sc *Scratch) (sh *Shape, ok bool) {
-	spans, maxParam, ok := scanLiterals(text, sc.spans[:0])
+	sc.depth = depthMeter{stack: sc.depth.stack[:0]}
+	spans, maxParam, ok := scanLiterals(text, sc.spans[:0], &sc.depth)
 	sc.spans = spans
+	if sc.depth.tooDeep() {
+		sc.shape = Shape{TooDeep: true}
+		return &sc.shape, true
+	}
 	if !ok {
 		return nil, false
 	}
@@ -98,7 +107,7 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // scanLiterals appends the literal spans of text to spans and returns the
 // highest $n parameter number seen.
-func scanLiterals(text []byte, spans []span) ([]span, int, bool) {
+func scanLiterals(text []byte, spans []span, d *depthMeter) ([]span, int, bool) {
 	maxParam := 0
 	n := len(text)
 	i := 0
@@ -120,6 +129,7 @@ func scanLiterals(text []byte, spans []span) ([]span, int, bool) {
 			if !ok {
 				return spans, 0, false
 			}
+			d.token()
 			i = end
 		case c == '\'':
 			end, ok := skipQuoted(text, i+1, '\'', false)
@@ -127,6 +137,7 @@ func scanLiterals(text []byte, spans []span) ([]span, int, bool) {
 				return spans, 0, false
 			}
 			spans = append(spans, span{i, end})
+			d.token()
 			i = end
 		case c == '$':
 			if i+1 < n && isDigit(text[i+1]) { // $n parameter
@@ -137,6 +148,7 @@ func scanLiterals(text []byte, spans []span) ([]span, int, bool) {
 				if p, err := strconv.Atoi(string(text[i+1 : j])); err == nil && p > maxParam {
 					maxParam = p
 				}
+				d.token()
 				i = j
 				continue
 			}
@@ -149,10 +161,12 @@ func scanLiterals(text []byte, spans []span) ([]span, int, bool) {
 				return spans, 0, false
 			}
 			spans = append(spans, span{i, end})
+			d.token()
 			i = end
 		case isDigit(c) || c == '.' && i+1 < n && isDigit(text[i+1]):
 			end := skipNumber(text, i)
 			spans = append(spans, span{i, end})
+			d.token()
 			i = end
 		case isIdentStart(c):
 			// String prefixes: E'', B'', X'', N'', U&'' (and U&"" identifiers).
@@ -164,6 +178,7 @@ func scanLiterals(text []byte, spans []span) ([]span, int, bool) {
 						return spans, 0, false
 					}
 					spans = append(spans, span{i, end})
+					d.token()
 					i = end
 					continue
 				case 'b', 'B', 'x', 'X', 'n', 'N':
@@ -172,6 +187,7 @@ func scanLiterals(text []byte, spans []span) ([]span, int, bool) {
 						return spans, 0, false
 					}
 					spans = append(spans, span{i, end})
+					d.token()
 					i = end
 					continue
 				}
@@ -185,6 +201,7 @@ func scanLiterals(text []byte, spans []span) ([]span, int, bool) {
 				if q == '\'' {
 					spans = append(spans, span{i, end})
 				}
+				d.token()
 				i = end
 				continue
 			}
@@ -192,9 +209,24 @@ func scanLiterals(text []byte, spans []span) ([]span, int, bool) {
 			for j < n && isIdentCont(text[j]) {
 				j++
 			}
+			d.keyword(text[i:j])
 			i = j
 		default:
+			switch c {
+			case '(', '[':
+				d.open()
+			case ')', ']':
+				d.close()
+			case ',', ';':
+				d.separator()
+			case ' ', '\t', '\n', '\r', '\f', '\v':
+			default:
+				d.token()
+			}
 			i++
+		}
+		if d.tooDeep() {
+			return spans, maxParam, true
 		}
 	}
 	return spans, maxParam, true

@@ -53,6 +53,11 @@ func (c *serveCmd) Run(e *env) error {
 		return &exitError{code: 1, err: err}
 	}
 	defer func() { _ = log.Sync() }()
+	if stopProfile, err := startCPUProfile(os.Getenv("BELAY_CPUPROFILE")); err != nil {
+		return &exitError{code: 1, err: err}
+	} else {
+		defer stopProfile()
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
