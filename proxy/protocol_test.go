@@ -1,0 +1,127 @@
+package proxy
+
+import (
+	"net"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+)
+
+// rawFrontend opens a plain connection to belay and speaks the protocol by
+// hand, for messages that client libraries rarely send.
+func rawFrontend(t *testing.T, addr string) (*pgproto3.Frontend, net.Conn) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	return pgproto3.NewFrontend(conn, conn), conn
+}
+
+func send(t *testing.T, fe *pgproto3.Frontend, msgs ...pgproto3.FrontendMessage) {
+	t.Helper()
+	for _, m := range msgs {
+		fe.Send(m)
+	}
+	if err := fe.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// receiveUntilReady returns the types of the messages up to ReadyForQuery.
+func receiveUntilReady(t *testing.T, fe *pgproto3.Frontend) []string {
+	t.Helper()
+	var got []string
+	for {
+		msg, err := fe.Receive()
+		if err != nil {
+			t.Fatalf("receive after %v: %v", got, err)
+		}
+		switch m := msg.(type) {
+		case *pgproto3.ReadyForQuery:
+			return append(got, "ReadyForQuery")
+		case *pgproto3.ErrorResponse:
+			got = append(got, "Error:"+m.Code)
+		case *pgproto3.NegotiateProtocolVersion:
+			got = append(got, "NegotiateProtocolVersion")
+		case *pgproto3.FunctionCallResponse:
+			got = append(got, "FunctionCallResponse:"+string(m.Result))
+		case *pgproto3.AuthenticationOk:
+			got = append(got, "AuthenticationOk")
+		}
+	}
+}
+
+// A client asking for protocol 3.2 with an extension parameter gets the
+// server's NegotiateProtocolVersion through belay and goes on with 3.0.
+func TestNewerProtocolIsNegotiatedThrough(t *testing.T) {
+	ts := startServer(t, nil)
+	fe, _ := rawFrontend(t, ts.addr)
+	send(t, fe, &pgproto3.StartupMessage{
+		ProtocolVersion: pgproto3.ProtocolVersion30 + 2, // 3.2
+		Parameters:      map[string]string{"user": "postgres", "database": "postgres", "_pq_.belay_test": "on"},
+	})
+	got := receiveUntilReady(t, fe)
+	if got[len(got)-1] != "ReadyForQuery" || !contains(got, "AuthenticationOk") || !contains(got, "NegotiateProtocolVersion") {
+		t.Fatalf("startup answers %v", got)
+	}
+	send(t, fe, &pgproto3.Query{String: "SELECT 1"})
+	if got := receiveUntilReady(t, fe); got[len(got)-1] != "ReadyForQuery" {
+		t.Fatalf("query after negotiation: %v", got)
+	}
+}
+
+// FunctionCall (the fast-path interface, used by large objects) passes.
+func TestFunctionCallPassesThrough(t *testing.T) {
+	ts := startServer(t, nil)
+	fe, _ := rawFrontend(t, ts.addr)
+	send(t, fe, &pgproto3.StartupMessage{
+		ProtocolVersion: pgproto3.ProtocolVersion30,
+		Parameters:      map[string]string{"user": "postgres", "database": "postgres"},
+	})
+	receiveUntilReady(t, fe)
+	const int4abs = 1397 // pg_proc oid of abs(integer), fixed in the catalog
+	send(t, fe, &pgproto3.FunctionCall{
+		Function:         int4abs,
+		ArgFormatCodes:   []uint16{0},
+		Arguments:        [][]byte{[]byte("-42")},
+		ResultFormatCode: 0,
+	})
+	got := receiveUntilReady(t, fe)
+	if !contains(got, "FunctionCallResponse:42") {
+		t.Fatalf("function call answers %v", got)
+	}
+}
+
+// A Flush (without Sync) must get the answers so far, as from PostgreSQL.
+func TestFlushGetsAnswersWithoutSync(t *testing.T) {
+	ts := startServer(t, nil)
+	fe, _ := rawFrontend(t, ts.addr)
+	send(t, fe, &pgproto3.StartupMessage{
+		ProtocolVersion: pgproto3.ProtocolVersion30,
+		Parameters:      map[string]string{"user": "postgres", "database": "postgres"},
+	})
+	receiveUntilReady(t, fe)
+	send(t, fe, &pgproto3.Parse{Query: "SELECT 1"}, &pgproto3.Flush{})
+	msg, err := fe.Receive()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := msg.(*pgproto3.ParseComplete); !ok {
+		t.Fatalf("after Parse+Flush got %T, want ParseComplete", msg)
+	}
+	send(t, fe, &pgproto3.Sync{})
+	receiveUntilReady(t, fe)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
