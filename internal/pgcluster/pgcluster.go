@@ -218,6 +218,8 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 		"local all all trust",
 		fmt.Sprintf("%s all all 127.0.0.1/32 %s", hostType, auth),
 		fmt.Sprintf("%s all all ::1/128 %s", hostType, auth),
+		// "all" does not cover replication connections (pg_recvlogical).
+		fmt.Sprintf("%s replication all 127.0.0.1/32 %s", hostType, auth),
 		"",
 	}, "\n")
 	if err := os.WriteFile(filepath.Join(c.DataDir, "pg_hba.conf"), []byte(hba), 0o600); err != nil {
