@@ -67,6 +67,11 @@ type Limits struct {
 	MaxConnections  int           `yaml:"max_connections"`
 	MaxMessageBytes ByteSize      `yaml:"max_message_bytes"`
 	StartupTimeout  time.Duration `yaml:"startup_timeout"`
+	// MaxProcs caps the CPUs belay's relay runs on (GOMAXPROCS). 0 means
+	// half the machine's CPUs, at least one: belay usually shares the
+	// machine with PostgreSQL, and every CPU it takes is one the server
+	// lacks. The GOMAXPROCS environment variable, when set, wins.
+	MaxProcs int `yaml:"max_procs"`
 }
 
 // Shutdown configures SIGTERM handling.

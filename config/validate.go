@@ -50,6 +50,9 @@ func (c *Config) validate(root *yaml.Node) error {
 	if c.Limits.MaxMessageBytes < 64<<10 || c.Limits.MaxMessageBytes > 1<<30 {
 		v.fail("limits.max_message_bytes", "must be between 64KiB and 1GiB")
 	}
+	if c.Limits.MaxProcs < 0 {
+		v.fail("limits.max_procs", "must be 0 (half the CPUs) or positive")
+	}
 	if c.Limits.StartupTimeout <= 0 {
 		v.fail("limits.startup_timeout", "must be positive")
 	}

@@ -59,6 +59,7 @@ func (c *serveCmd) Run(e *env) error {
 		defer stopProfile()
 	}
 
+	procs := setMaxProcs(cfg.Limits.MaxProcs)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := proxy.NewMetrics(reg)
@@ -97,6 +98,7 @@ func (c *serveCmd) Run(e *env) error {
 		zap.String("listen", ln.Addr().String()),
 		zap.String("upstream", cfg.Upstream.Address),
 		zap.String("config", cfg.Source),
+		zap.Int("max_procs", procs),
 		zap.String("version", buildVersion()))
 
 	sigs := make(chan os.Signal, 4)
