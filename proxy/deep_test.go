@@ -2,17 +2,13 @@ package proxy
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/prometheus/client_golang/prometheus"
-	"go.uber.org/zap/zaptest"
 
 	"github.com/belay-proxy/belay/audit"
-	"github.com/belay-proxy/belay/config"
 	"github.com/belay-proxy/belay/internal/testpg"
 	"github.com/belay-proxy/belay/rules"
 )
@@ -21,27 +17,13 @@ import (
 // not kill belay: the classifier refuses it before parsing, and the
 // session (and every other) goes on.
 func TestDeeplyNestedStatementDoesNotCrashBelay(t *testing.T) {
-	cfg := config.Default()
-	cfg.Upstream.Address = testpg.Upstream(t)
-	cfg.Upstream.SSLMode = "disable"
 	al, err := audit.Open("off")
 	if err != nil {
 		t.Fatal(err)
 	}
-	insp := &AuditInspector{Classifier: rules.NewClassifier(rules.Options{}), Audit: al}
-	srv, err := NewServer(cfg, insp, NewMetrics(prometheus.NewRegistry()), zaptest.NewLogger(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go func() { _ = srv.Serve(ctx, ln) }()
-
-	conn, err := pgx.Connect(ctx, testpg.DSN(ln.Addr().String(), "postgres"))
+	ts := startServerWith(t, nil, &AuditInspector{Classifier: rules.NewClassifier(rules.Options{}), Audit: al})
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, testpg.DSN(ts.addr, "postgres"))
 	if err != nil {
 		t.Fatal(err)
 	}

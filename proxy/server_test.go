@@ -56,14 +56,22 @@ type testServer struct {
 // the race detector sees the relay itself.
 func startServer(t *testing.T, tweak func(*config.Config)) *testServer {
 	t.Helper()
+	rec := &recorder{}
+	ts := startServerWith(t, tweak, rec)
+	ts.rec = rec
+	return ts
+}
+
+// startServerWith is startServer with a given Inspector.
+func startServerWith(t *testing.T, tweak func(*config.Config), insp Inspector) *testServer {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Upstream.Address = testpg.Upstream(t)
 	cfg.Upstream.SSLMode = "disable"
 	if tweak != nil {
 		tweak(cfg)
 	}
-	rec := &recorder{}
-	srv, err := NewServer(cfg, rec, NewMetrics(prometheus.NewRegistry()), zaptest.NewLogger(t))
+	srv, err := NewServer(cfg, insp, NewMetrics(prometheus.NewRegistry()), zaptest.NewLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +91,7 @@ func startServer(t *testing.T, tweak func(*config.Config)) *testServer {
 		defer scancel()
 		_ = srv.Shutdown(sctx)
 	})
-	return &testServer{srv: srv, addr: ln.Addr().String(), rec: rec}
+	return &testServer{srv: srv, addr: ln.Addr().String()}
 }
 
 func (ts *testServer) connect(t *testing.T, opts ...func(*pgx.ConnConfig)) *pgx.Conn {

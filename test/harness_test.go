@@ -618,3 +618,20 @@ func exitCode(err error) int {
 	}
 	return -1
 }
+
+// tableThroughBelay starts belay with the default config, connects through
+// it to database test, and creates a fresh table with the given columns
+// (dropped when the test ends). The context ends with the test, or after
+// 30 seconds.
+func tableThroughBelay(t *testing.T, columns string) (context.Context, *pgx.Conn, string) {
+	t.Helper()
+	p := startBelay(t, belayOpts{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	conn := connect(t, p.URL("test", "postgres"))
+	tbl := tableName(t)
+	if _, err := conn.Exec(ctx, "CREATE TABLE "+tbl+" ("+columns+")"); err != nil {
+		t.Fatal(err)
+	}
+	return ctx, conn, tbl
+}

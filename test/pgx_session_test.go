@@ -170,14 +170,7 @@ func TestPgxParameterStatus(t *testing.T) {
 // every statement fails with 25P02 until ROLLBACK, which discards the work.
 func TestPgxTxAborted(t *testing.T) {
 	t.Parallel()
-	p := startBelay(t, belayOpts{})
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn := connect(t, p.URL("test", "postgres"))
-	tbl := tableName(t)
-	if _, err := conn.Exec(ctx, "CREATE TABLE "+tbl+" (id int)"); err != nil {
-		t.Fatal(err)
-	}
+	ctx, conn, tbl := tableThroughBelay(t, "id int")
 	txStatus := func(want byte) {
 		t.Helper()
 		if got := conn.PgConn().TxStatus(); got != want {

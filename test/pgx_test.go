@@ -152,14 +152,7 @@ func TestPgxPrepared(t *testing.T) {
 // TestPgxBatch sends 100 mixed queries in one pipeline and reads every result.
 func TestPgxBatch(t *testing.T) {
 	t.Parallel()
-	p := startBelay(t, belayOpts{})
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn := connect(t, p.URL("test", "postgres"))
-	tbl := tableName(t)
-	if _, err := conn.Exec(ctx, "CREATE TABLE "+tbl+" (id int PRIMARY KEY)"); err != nil {
-		t.Fatal(err)
-	}
+	ctx, conn, tbl := tableThroughBelay(t, "id int PRIMARY KEY")
 
 	b := &pgx.Batch{}
 	for i := 0; i < 100; i++ {
@@ -205,14 +198,7 @@ func TestPgxBatch(t *testing.T) {
 // and rolls back the rows before the error, and the connection stays usable.
 func TestPgxBatchError(t *testing.T) {
 	t.Parallel()
-	p := startBelay(t, belayOpts{})
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn := connect(t, p.URL("test", "postgres"))
-	tbl := tableName(t)
-	if _, err := conn.Exec(ctx, "CREATE TABLE "+tbl+" (id int)"); err != nil {
-		t.Fatal(err)
-	}
+	ctx, conn, tbl := tableThroughBelay(t, "id int")
 
 	b := &pgx.Batch{}
 	b.Queue("INSERT INTO " + tbl + " VALUES (1)")
