@@ -172,17 +172,9 @@ func scanLiterals(text []byte, spans []span, d *depthMeter) ([]span, int, bool) 
 			// String prefixes: E'', B'', X'', N'', U&'' (and U&"" identifiers).
 			if i+1 < n && text[i+1] == '\'' {
 				switch c {
-				case 'e', 'E':
-					end, ok := skipQuoted(text, i+2, '\'', true)
-					if !ok {
-						return spans, 0, false
-					}
-					spans = append(spans, span{i, end})
-					d.token()
-					i = end
-					continue
-				case 'b', 'B', 'x', 'X', 'n', 'N':
-					end, ok := skipQuoted(text, i+2, '\'', false)
+				case 'e', 'E', 'b', 'B', 'x', 'X', 'n', 'N':
+					// Only E'' strings treat backslash as an escape.
+					end, ok := skipQuoted(text, i+2, '\'', c == 'e' || c == 'E')
 					if !ok {
 						return spans, 0, false
 					}
