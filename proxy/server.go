@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,7 @@ type Server struct {
 	tlsCfg    atomic.Pointer[tls.Config]
 	dialer    atomic.Pointer[upstreamDialer]
 	cancels   *cancelRegistry
+	loops     *loopSet // nil: every session on goroutines
 
 	nextID   atomic.Uint64
 	open     atomic.Int64
@@ -46,6 +48,13 @@ func NewServer(cfg *config.Config, insp Inspector, metrics *Metrics, log *zap.Lo
 	}
 	if err := s.Reload(cfg, insp); err != nil {
 		return nil, err
+	}
+	if cfg.EventLoop {
+		loops, err := newLoopSet(max(1, runtime.GOMAXPROCS(0)-1), log)
+		if err != nil {
+			return nil, err
+		}
+		s.loops = loops
 	}
 	return s, nil
 }
@@ -193,6 +202,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.wg.Wait()
 		close(done)
 	}()
+	if s.loops != nil {
+		defer s.loops.stop()
+	}
 	select {
 	case <-done:
 		return nil

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -55,8 +56,12 @@ type session struct {
 	upstreamPID uint32
 
 	// state is shared by both pumps and shutdown; see sessionState.
-	state      sessionState
-	closeOnce  sync.Once
+	state     sessionState
+	closeOnce sync.Once
+	closed    atomic.Bool
+	// onLoop is set once the session is relayed by an event loop, which
+	// then owns both sockets.
+	onLoop     atomic.Pointer[loopSession]
 	reportOnce sync.Once
 
 	// stmt is reused for every inspection to keep the hot path allocation-free.
@@ -101,6 +106,9 @@ func (s *session) serve() error {
 	_ = s.client.SetDeadline(noDeadline)
 	_ = s.upstream.SetDeadline(noDeadline)
 	s.log.Debug("session ready", zap.Uint32("upstream_pid", s.upstreamPID), zap.Bool("client_tls", s.clientTLS), zap.Bool("upstream_tls", s.upstreamTLS))
+	if loops := s.srv.loops; loops != nil && !s.clientTLS && !s.upstreamTLS {
+		return s.adoptIntoLoop(loops.pick())
+	}
 	return s.relay()
 }
 
@@ -157,6 +165,10 @@ func (s *session) reportToClient(ce *clientError) {
 // close releases both connections (closing the upstream makes PostgreSQL
 // roll back whatever the client left open) and the cancel key.
 func (s *session) close() {
+	s.closed.Store(true)
+	if ls := s.onLoop.Load(); ls != nil {
+		ls.loop.command(loopCmd{kind: cmdClose, ls: ls})
+	}
 	s.closeOnce.Do(func() {
 		s.client.Close()
 		if s.upstream != nil {
@@ -185,11 +197,20 @@ func (s *session) shutdown() {
 }
 
 func (s *session) endForShutdown() {
+	if ls := s.onLoop.Load(); ls != nil {
+		ls.loop.command(loopCmd{kind: cmdShutdownIdle, ls: ls})
+		return
+	}
 	_ = s.client.SetWriteDeadline(time.Now().Add(time.Second))
-	_ = s.writeClient(encodeError("FATAL", &clientError{
+	_ = s.writeClient(shutdownNotice())
+	s.close()
+}
+
+// shutdownNotice is the FATAL a session gets when belay shuts down.
+func shutdownNotice() []byte {
+	return encodeError("FATAL", &clientError{
 		code:    "57P01",
 		message: "terminating connection because belay is shutting down",
 		hint:    "Reconnect; the next belay instance or the restarted one will take the connection.",
-	}))
-	s.close()
+	})
 }

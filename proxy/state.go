@@ -36,7 +36,7 @@ func (st *sessionState) answered(status byte) (endNow bool) {
 		st.pending--
 	}
 	st.txStatus = status
-	return st.claimIfIdle()
+	return st.claimIfIdleLocked()
 }
 
 // beginShutdown marks the session closing and reports whether it is idle
@@ -45,10 +45,18 @@ func (st *sessionState) beginShutdown() bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.closing = true
-	return st.claimIfIdle()
+	return st.claimIfIdleLocked()
 }
 
+// claimIfIdle reports (once) that shutdown has begun and the session is
+// idle, so the caller must end it.
 func (st *sessionState) claimIfIdle() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.claimIfIdleLocked()
+}
+
+func (st *sessionState) claimIfIdleLocked() bool {
 	if st.closing && !st.closed && st.pending == 0 && st.txStatus == 'I' {
 		st.closed = true
 		return true

@@ -6,7 +6,11 @@ import (
 )
 
 // setMaxProcs applies limits.max_procs (see config.Limits) unless the
-// GOMAXPROCS environment variable is set, and returns the value in force.
+// GOMAXPROCS environment variable is set, and returns GOMAXPROCS. The relay
+// gets max_procs event loops, and the Go scheduler one processor more for
+// everything else (startup, TLS sessions, the admin port): a loop spends
+// its idle time in epoll_wait, and with no spare processor the runtime
+// would keep taking the loop's away and giving it back.
 func setMaxProcs(configured int) int {
 	if os.Getenv("GOMAXPROCS") != "" {
 		return runtime.GOMAXPROCS(0)
@@ -15,6 +19,6 @@ func setMaxProcs(configured int) int {
 	if n == 0 {
 		n = max(1, runtime.NumCPU()/2)
 	}
-	runtime.GOMAXPROCS(n)
-	return n
+	runtime.GOMAXPROCS(n + 1)
+	return n + 1
 }
