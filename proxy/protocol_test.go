@@ -22,15 +22,15 @@ func rawFrontend(t *testing.T, addr string) (*pgproto3.Frontend, net.Conn) {
 }
 
 // rawSession is rawFrontend after a trust login as postgres.
-func rawSession(t *testing.T, addr string) *pgproto3.Frontend {
+func rawSession(t *testing.T, addr string) (*pgproto3.Frontend, net.Conn) {
 	t.Helper()
-	fe, _ := rawFrontend(t, addr)
+	fe, conn := rawFrontend(t, addr)
 	send(t, fe, &pgproto3.StartupMessage{
 		ProtocolVersion: pgproto3.ProtocolVersion30,
 		Parameters:      map[string]string{"user": "postgres", "database": "postgres"},
 	})
 	receiveUntilReady(t, fe)
-	return fe
+	return fe, conn
 }
 
 func send(t *testing.T, fe *pgproto3.Frontend, msgs ...pgproto3.FrontendMessage) {
@@ -89,7 +89,7 @@ func TestNewerProtocolIsNegotiatedThrough(t *testing.T) {
 // FunctionCall (the fast-path interface, used by large objects) passes.
 func TestFunctionCallPassesThrough(t *testing.T) {
 	ts := startServer(t, nil)
-	fe := rawSession(t, ts.addr)
+	fe, _ := rawSession(t, ts.addr)
 	const int4abs = 1397 // pg_proc oid of abs(integer), fixed in the catalog
 	send(t, fe, &pgproto3.FunctionCall{
 		Function:         int4abs,
@@ -106,7 +106,7 @@ func TestFunctionCallPassesThrough(t *testing.T) {
 // A Flush (without Sync) must get the answers so far, as from PostgreSQL.
 func TestFlushGetsAnswersWithoutSync(t *testing.T) {
 	ts := startServer(t, nil)
-	fe := rawSession(t, ts.addr)
+	fe, _ := rawSession(t, ts.addr)
 	send(t, fe, &pgproto3.Parse{Query: "SELECT 1"}, &pgproto3.Flush{})
 	msg, err := fe.Receive()
 	if err != nil {
