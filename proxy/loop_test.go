@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"testing"
+
+	"github.com/belay-proxy/belay/config"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
@@ -10,8 +12,10 @@ import (
 // A client that stops reading makes the loop hold what the socket will not
 // take, stop reading PostgreSQL (which then waits), and go on when the
 // client reads again: nothing lost, nothing buffered beyond one read.
-func TestLoopBackpressureFromSlowClient(t *testing.T) {
-	ts := startServer(t, nil)
+func TestBackpressureFromSlowClient(t *testing.T) { transports(t, testBackpressureFromSlowClient) }
+
+func testBackpressureFromSlowClient(t *testing.T, tweak func(*config.Config)) {
+	ts := startServer(t, tweak)
 	fe, _ := rawSession(t, ts.addr)
 	const rows = 50000
 	send(t, fe, &pgproto3.Query{String: "SELECT repeat('x', 1000) FROM generate_series(1, 50000)"})
@@ -39,8 +43,10 @@ func TestLoopBackpressureFromSlowClient(t *testing.T) {
 
 // Pipelined requests written in one burst, answered in order, and a
 // message split across many tiny writes, reassembled.
-func TestLoopReassemblesSplitMessages(t *testing.T) {
-	ts := startServer(t, nil)
+func TestReassemblesSplitMessages(t *testing.T) { transports(t, testReassemblesSplitMessages) }
+
+func testReassemblesSplitMessages(t *testing.T, tweak func(*config.Config)) {
+	ts := startServer(t, tweak)
 	fe, conn := rawSession(t, ts.addr)
 	q, err := (&pgproto3.Query{String: "SELECT 'split across writes' AS v"}).Encode(nil)
 	if err != nil {

@@ -113,8 +113,24 @@ func (ts *testServer) connect(t *testing.T, opts ...func(*pgx.ConnConfig)) *pgx.
 	return conn
 }
 
-func TestSeamSeesEveryQueryAndParse(t *testing.T) {
-	ts := startServer(t, nil)
+// transports runs a test on the event loop and on goroutines (the path TLS
+// sessions take), so both relays meet the same expectations.
+func transports(t *testing.T, test func(t *testing.T, tweak func(*config.Config))) {
+	for _, loop := range []bool{true, false} {
+		name := "goroutines"
+		if loop {
+			name = "event_loop"
+		}
+		t.Run(name, func(t *testing.T) {
+			test(t, func(c *config.Config) { c.EventLoop = loop })
+		})
+	}
+}
+
+func TestSeamSeesEveryQueryAndParse(t *testing.T) { transports(t, testSeamSeesEveryQueryAndParse) }
+
+func testSeamSeesEveryQueryAndParse(t *testing.T, tweak func(*config.Config)) {
+	ts := startServer(t, tweak)
 	conn := ts.connect(t)
 	ctx := context.Background()
 
@@ -137,8 +153,10 @@ func TestSeamSeesEveryQueryAndParse(t *testing.T) {
 	}
 }
 
-func TestPipelinedBatchKeepsOrder(t *testing.T) {
-	ts := startServer(t, nil)
+func TestPipelinedBatchKeepsOrder(t *testing.T) { transports(t, testPipelinedBatchKeepsOrder) }
+
+func testPipelinedBatchKeepsOrder(t *testing.T, tweak func(*config.Config)) {
+	ts := startServer(t, tweak)
 	conn := ts.connect(t)
 	ctx := context.Background()
 	b := &pgx.Batch{}
@@ -159,7 +177,11 @@ func TestPipelinedBatchKeepsOrder(t *testing.T) {
 }
 
 func TestShutdownClosesIdleSessionsAndWaitsForTransactions(t *testing.T) {
-	ts := startServer(t, nil)
+	transports(t, testShutdownClosesIdleSessionsAndWaitsForTransactions)
+}
+
+func testShutdownClosesIdleSessionsAndWaitsForTransactions(t *testing.T, tweak func(*config.Config)) {
+	ts := startServer(t, tweak)
 	ctx := context.Background()
 	idle := ts.connect(t)
 	busy := ts.connect(t)
@@ -213,7 +235,11 @@ func TestShutdownClosesIdleSessionsAndWaitsForTransactions(t *testing.T) {
 }
 
 func TestForgedCancelKeyCancelsNothing(t *testing.T) {
-	ts := startServer(t, nil)
+	transports(t, testForgedCancelKeyCancelsNothing)
+}
+
+func testForgedCancelKeyCancelsNothing(t *testing.T, tweak func(*config.Config)) {
+	ts := startServer(t, tweak)
 	conn := ts.connect(t)
 	pc := conn.PgConn()
 	secret := binary.BigEndian.Uint32(pc.SecretKey())
