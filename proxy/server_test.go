@@ -248,7 +248,7 @@ func testForgedCancelKeyCancelsNothing(t *testing.T, tweak func(*config.Config))
 		_, err := conn.Exec(context.Background(), "SELECT pg_sleep(1.5)")
 		errc <- err
 	}()
-	time.Sleep(300 * time.Millisecond)
+	waitForRunning(t, "SELECT pg_sleep(1.5)")
 	// A key belay never issued: the right pid with a wrong secret.
 	sendRawCancel(t, ts.addr, pc.PID(), secret+1)
 	if err := <-errc; err != nil {
@@ -259,7 +259,7 @@ func testForgedCancelKeyCancelsNothing(t *testing.T, tweak func(*config.Config))
 		_, err := conn.Exec(context.Background(), "SELECT pg_sleep(20)")
 		errc <- err
 	}()
-	time.Sleep(300 * time.Millisecond)
+	waitForRunning(t, "SELECT pg_sleep(20)")
 	sendRawCancel(t, ts.addr, pc.PID(), secret)
 	select {
 	case err := <-errc:
@@ -295,4 +295,28 @@ func TestUpstreamDownGivesClearError(t *testing.T) {
 	if !errors.As(err, &pe) || pe.Code != "08006" || pe.Hint == "" {
 		t.Fatalf("connect with upstream down: %v, want belay's 08006 with a hint", err)
 	}
+}
+
+// waitForRunning waits until PostgreSQL is running query, so that a cancel
+// sent next has something to cancel even on a loaded machine.
+func waitForRunning(t *testing.T, query string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, testpg.DSN(testpg.Upstream(t), "postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		var n int
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = $1", query).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%q never started", query)
 }
