@@ -1,6 +1,7 @@
 // Package testpg finds a PostgreSQL server for tests: BELAY_TEST_UPSTREAM
 // (host:port, user postgres, trust) if set, else the one on 127.0.0.1:5432
 // when it answers, else a throwaway cluster started for the test binary.
+// BELAY_TEST_UPSTREAM=cluster always starts the throwaway cluster.
 package testpg
 
 import (
@@ -35,11 +36,12 @@ func Upstream(t testing.TB) string {
 }
 
 func find() {
-	if a := os.Getenv("BELAY_TEST_UPSTREAM"); a != "" {
-		addr = a
+	env := os.Getenv("BELAY_TEST_UPSTREAM")
+	if env != "" && env != "cluster" {
+		addr = env
 		return
 	}
-	if reachable("127.0.0.1:5432") {
+	if env == "" && reachable("127.0.0.1:5432") {
 		addr = "127.0.0.1:5432"
 		return
 	}
