@@ -114,12 +114,8 @@ func scanLiterals(text []byte, spans []span, d *depthMeter) ([]span, int, bool) 
 	for i < n {
 		c := text[i]
 		switch {
-		case c == '-' && i+1 < n && text[i+1] == '-':
-			for i < n && text[i] != '\n' && text[i] != '\r' {
-				i++
-			}
-		case c == '/' && i+1 < n && text[i+1] == '*':
-			end, ok := skipBlockComment(text, i)
+		case isCommentStart(text, i):
+			end, ok := skipComment(text, i)
 			if !ok {
 				return spans, 0, false
 			}
@@ -244,6 +240,23 @@ func skipQuoted(text []byte, i int, q byte, backslashes bool) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// isCommentStart reports whether a -- or /* comment starts at i.
+func isCommentStart(text []byte, i int) bool {
+	return i+1 < len(text) && (text[i] == '-' && text[i+1] == '-' || text[i] == '/' && text[i+1] == '*')
+}
+
+// skipComment returns the index after the comment at i; ok is false for an
+// unterminated block comment.
+func skipComment(text []byte, i int) (int, bool) {
+	if text[i] == '/' {
+		return skipBlockComment(text, i)
+	}
+	for i < len(text) && text[i] != '\n' && text[i] != '\r' {
+		i++
+	}
+	return i, true
 }
 
 // skipBlockComment skips a /* */ comment starting at i; they nest.

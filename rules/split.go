@@ -28,12 +28,8 @@ func splitStatements(text []byte, out []piece) []piece {
 	for i := 0; i < n; {
 		c := text[i]
 		switch {
-		case c == '-' && i+1 < n && text[i+1] == '-':
-			for i < n && text[i] != '\n' && text[i] != '\r' {
-				i++
-			}
-		case c == '/' && i+1 < n && text[i+1] == '*':
-			end, ok := skipBlockComment(text, i)
+		case isCommentStart(text, i):
+			end, ok := skipComment(text, i)
 			if !ok {
 				end = n
 			}

@@ -5,7 +5,6 @@ package test
 // what belay sends until it closes, and watching the upstream's backends.
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -148,18 +147,7 @@ func errText(err error) string {
 // prompting for a password (-w).
 func runPsqlEnv(t testing.TB, env []string, dsn string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), psqlTimeout)
-	defer cancel()
-	cmd := psqlCmd(ctx, t, dsn, append([]string{"-w"}, args...)...)
-	cmd.Env = append(cmd.Env, env...)
-	var out, errOut bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = &errOut
-	err = cmd.Run()
-	if ctx.Err() != nil {
-		err = fmt.Errorf("psql %v: timed out after %v: %w", args, psqlTimeout, err)
-	}
-	return out.String(), errOut.String(), err
+	return runPsqlWith(t, env, dsn, append([]string{"-w"}, args...)...)
 }
 
 // rawConn is a client connection driven message by message.

@@ -594,9 +594,16 @@ func clientEnv() []string {
 // err is non-nil (an *exec.ExitError) when psql exits non-zero.
 func runPsql(t testing.TB, dsn string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
+	return runPsqlWith(t, nil, dsn, args...)
+}
+
+// runPsqlWith runs psql with extra environment (KEY=VALUE).
+func runPsqlWith(t testing.TB, env []string, dsn string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), psqlTimeout)
 	defer cancel()
 	cmd := psqlCmd(ctx, t, dsn, args...)
+	cmd.Env = append(cmd.Env, env...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &errOut
