@@ -130,6 +130,11 @@ func (l *eventLoop) run() {
 
 func (l *eventLoop) do(c loopCmd) {
 	ls := c.ls
+	if ls.ended && c.kind != cmdAdopt {
+		// Its descriptors are closed and their numbers may already belong
+		// to another connection: nothing may be written to them.
+		return
+	}
 	switch c.kind {
 	case cmdAdopt:
 		if err := ls.start(); err != nil {

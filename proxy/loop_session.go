@@ -210,6 +210,9 @@ func (ls *loopSession) end(err error) {
 // writeClientBestEffort sends belay's own last words without blocking the
 // loop; a client that does not read loses them, as with PostgreSQL.
 func (ls *loopSession) writeClientBestEffort(msg []byte) {
+	if ls.ended {
+		return
+	}
 	if len(ls.down.out) > 0 {
 		_, _ = unix.Write(ls.clientFD, ls.down.out)
 	}

@@ -1,12 +1,14 @@
 package proxy
 
 import (
+	"errors"
 	"testing"
-
-	"github.com/belay-proxy/belay/config"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
+	"golang.org/x/sys/unix"
+
+	"github.com/belay-proxy/belay/config"
 )
 
 // A client that stops reading makes the loop hold what the socket will not
@@ -76,5 +78,26 @@ func testReassemblesSplitMessages(t *testing.T, tweak func(*config.Config)) {
 	}
 	if got := ts.rec.seen("SELECT 'split across writes' AS v"); len(got) != 1 {
 		t.Fatalf("inspector saw the split statement %d times, want once", len(got))
+	}
+}
+
+// A shutdown or close command that reaches the loop after the session
+// ended must not write to the session's old descriptor numbers: the kernel
+// hands them to the next connection, which would read belay's FATAL.
+func TestEndedLoopSessionWritesNothing(t *testing.T) {
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(pair[0])
+	defer unix.Close(pair[1])
+	l := &eventLoop{byFD: make(map[int]*loopSession)}
+	// As if pair[0] were a number the ended session used to own.
+	ls := &loopSession{loop: l, clientFD: pair[0], serverFD: -1, ended: true, done: make(chan struct{})}
+	l.do(loopCmd{kind: cmdShutdownIdle, ls: ls})
+	l.do(loopCmd{kind: cmdClose, ls: ls})
+	var buf [64]byte
+	if n, err := unix.Read(pair[1], buf[:]); !errors.Is(err, unix.EAGAIN) {
+		t.Fatalf("the reused descriptor received %d bytes (%v); want nothing", n, err)
 	}
 }
