@@ -28,6 +28,10 @@ const (
 	KeyRawStatement    = "raw_statement"
 	KeyDecision        = "decision"
 	KeyParseError      = "parse_error"
+	KeyKind            = "kind"
+	KeyProfile         = "profile"
+	KeyRule            = "rule"
+	KeyDetail          = "detail"
 )
 
 // Logger writes audit lines. The zero value is not usable; use Open.
@@ -83,13 +87,17 @@ type Statement struct {
 	Fingerprint     string
 	Normalized      []byte
 	Raw             []byte // raw text, literals included; nil unless the policy asks
-	Decision        string
+	Decision        string // allow | audit | block
 	ParseError      string
+	Kind            string // read, write, ddl, …
+	Profile         string // the policy profile that decided
+	Rule            string // the deciding rule, when one fired
+	Detail          string // what the rule saw (never literal values)
 }
 
 // Log writes one audit line.
 func (l *Logger) Log(s *Statement) {
-	fields := make([]zap.Field, 0, 12)
+	fields := make([]zap.Field, 0, 16)
 	fields = append(fields,
 		zap.Uint64(KeySession, s.Session),
 		zap.String(KeyUser, s.User),
@@ -99,6 +107,15 @@ func (l *Logger) Log(s *Statement) {
 		zap.String(KeyProtocol, s.Protocol),
 		zap.String(KeyDecision, s.Decision),
 	)
+	if s.Kind != "" {
+		fields = append(fields, zap.String(KeyKind, s.Kind))
+	}
+	if s.Profile != "" {
+		fields = append(fields, zap.String(KeyProfile, s.Profile))
+	}
+	if s.Rule != "" {
+		fields = append(fields, zap.String(KeyRule, s.Rule), zap.String(KeyDetail, s.Detail))
+	}
 	if s.StatementName != "" {
 		fields = append(fields, zap.String(KeyStatementName, s.StatementName))
 	}

@@ -7,6 +7,8 @@ package config
 
 import (
 	"time"
+
+	"github.com/belay-proxy/belay/policy"
 )
 
 // Config is one immutable snapshot of the configuration. A reload builds a
@@ -28,9 +30,26 @@ type Config struct {
 	Log       Log      `yaml:"log"`
 	Limits    Limits   `yaml:"limits"`
 	Shutdown  Shutdown `yaml:"shutdown"`
+	// PolicySpec is the policy section as written (docs/policy.md); nil
+	// when the file has none. The relay uses the compiled form, Policy().
+	PolicySpec *policy.Spec `yaml:"policy"`
 
 	// Source is the file the snapshot came from ("" for defaults).
 	Source string `yaml:"-"`
+
+	// compiled is PolicySpec compiled by Parse's validation.
+	compiled *policy.Policy
+}
+
+// Policy is the compiled policy the relay decides with. Parse and Load
+// compile it from the policy section; without one (or for a Config not
+// built by Parse, such as Default()) it is the built-in audit-only policy,
+// which blocks nothing. Never nil.
+func (c *Config) Policy() *policy.Policy {
+	if c.compiled == nil {
+		return policy.AuditOnly()
+	}
+	return c.compiled
 }
 
 // Upstream is the PostgreSQL server belay relays to.

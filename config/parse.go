@@ -108,8 +108,12 @@ func locate(root *yaml.Node, fe FieldError) FieldError {
 	var walk func(n *yaml.Node, prefix string) bool
 	walk = func(n *yaml.Node, prefix string) bool {
 		if n.Kind != yaml.MappingNode {
-			for _, c := range n.Content {
-				if walk(c, prefix) {
+			for i, c := range n.Content {
+				p := prefix
+				if n.Kind == yaml.SequenceNode { // policy.profiles[1].match
+					p += "[" + strconv.Itoa(i) + "]"
+				}
+				if walk(c, p) {
 					return true
 				}
 			}

@@ -59,6 +59,11 @@ func (c *Config) validate(root *yaml.Node) error {
 	if c.Shutdown.DrainTimeout < 0 {
 		v.fail("shutdown.drain_timeout", "must not be negative")
 	}
+	c.compiled = v.policy(c.PolicySpec)
+	if !c.Classify && c.compiled != nil && c.compiled.CanBlock() {
+		// Without parsing no rule can fire: the guard would be off in silence.
+		v.fail("classify", "false checks no statement, so this policy's block actions would never apply; use it only with an audit-only policy")
+	}
 	if len(v.errs) == 0 {
 		return nil
 	}
@@ -90,22 +95,43 @@ func (v *validator) file(field, path string) {
 // position finds the line and column of a dotted key in the document; a key
 // the file leaves out (its default is wrong) points at its parent, or 0.
 func position(root *yaml.Node, dotted string) (int, int) {
+	var path []any
+	for _, key := range strings.Split(dotted, ".") {
+		path = append(path, key)
+	}
+	return positionPath(root, path)
+}
+
+// positionPath is position for a path of mapping keys (string) and list
+// indexes (int): the key's position, or the list element's.
+func positionPath(root *yaml.Node, path []any) (int, int) {
 	n := root
 	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
 		n = n.Content[0]
 	}
 	line, col := 0, 0
-	for _, key := range strings.Split(dotted, ".") {
-		if n == nil || n.Kind != yaml.MappingNode {
-			break
+	for _, elem := range path {
+		if n != nil && n.Kind == yaml.AliasNode { // an error in shared (&anchor) text points at the anchor
+			n = n.Alias
 		}
 		var next *yaml.Node
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == key {
-				line, col = n.Content[i].Line, n.Content[i].Column
-				next = n.Content[i+1]
-				break
+		switch e := elem.(type) {
+		case string:
+			for i := 0; n != nil && n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == e {
+					line, col = n.Content[i].Line, n.Content[i].Column
+					next = n.Content[i+1]
+					break
+				}
 			}
+		case int:
+			if n != nil && n.Kind == yaml.SequenceNode && e < len(n.Content) {
+				next = n.Content[e]
+				line, col = next.Line, next.Column
+			}
+		}
+		if next == nil {
+			break
 		}
 		n = next
 	}

@@ -44,7 +44,7 @@ func (s *session) relayAuth() error {
 			_ = s.writeClient(msg)
 			return errUpstreamClosed
 		case 'Z':
-			if s.state.answered(msg[5]) {
+			if _, endNow := s.state.answered(msg[5]); endNow {
 				_ = s.writeClient(msg)
 				s.endForShutdown()
 				return errUpstreamClosed

@@ -21,7 +21,7 @@ func TestDeeplyNestedStatementDoesNotCrashBelay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := startServerWith(t, nil, &AuditInspector{Classifier: rules.NewClassifier(rules.Options{}), Audit: al})
+	ts := startServerWith(t, nil, &Guard{Classifier: rules.NewClassifier(rules.Options{}), Audit: al, Metrics: testMetrics()})
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, testpg.DSN(ts.addr, "postgres"))
 	if err != nil {

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"github.com/belay-proxy/belay/audit"
 	"github.com/belay-proxy/belay/rules"
 )
 
@@ -41,11 +40,24 @@ type Action uint8
 const (
 	// Allow forwards the statement unchanged.
 	Allow Action = iota
+	// Block keeps the statement from PostgreSQL; the client gets the
+	// Refusal as an ERROR and the session goes on.
+	Block
 )
 
 // Verdict is what an Inspector decided.
 type Verdict struct {
-	Action Action
+	Action  Action
+	Refusal *Refusal // set with Block
+}
+
+// Refusal is the error a blocked statement gets. Message is prefixed with
+// "belay: " on the wire.
+type Refusal struct {
+	SQLState string
+	Message  string
+	Detail   string
+	Hint     string
 }
 
 // SessionInfo is what belay knows about a client session.
@@ -55,6 +67,8 @@ type SessionInfo struct {
 	Database        string
 	ApplicationName string
 	ClientAddr      string
+
+	guard guardState // the Guard's per-session memory
 }
 
 // Inspector is the seam between the relay and the guard: every Query and
@@ -63,46 +77,4 @@ type SessionInfo struct {
 // seen before must cost a cache lookup, not a parse.
 type Inspector interface {
 	Inspect(s *SessionInfo, st *Statement) Verdict
-}
-
-// AuditInspector allows everything and writes one audit line per statement
-// (a Query string holding three statements gives three lines), with the
-// fingerprint and normalised text when a classifier is given.
-type AuditInspector struct {
-	Classifier *rules.Classifier // nil: no parsing, the audit line has no text
-	Audit      *audit.Logger
-	Literals   bool // audit raw statement text, literals included
-}
-
-// Inspect implements Inspector.
-func (a *AuditInspector) Inspect(s *SessionInfo, st *Statement) Verdict {
-	line := audit.Statement{
-		Session:         s.ID,
-		User:            s.User,
-		Database:        s.Database,
-		ApplicationName: s.ApplicationName,
-		ClientAddr:      s.ClientAddr,
-		Protocol:        st.Protocol.String(),
-		StatementName:   st.Name,
-		Decision:        "allow",
-	}
-	if a.Literals {
-		line.Raw = st.Text
-	}
-	if a.Classifier == nil {
-		a.Audit.Log(&line)
-		return Verdict{Action: Allow}
-	}
-	in := a.Classifier.Inspect(st.Text, st.Scratch)
-	if in.Err != nil {
-		line.ParseError = in.Err.Message
-		a.Audit.Log(&line)
-		return Verdict{Action: Allow}
-	}
-	for i := range in.Statements {
-		line.Fingerprint = in.Statements[i].Fingerprint
-		line.Normalized = in.Statements[i].Normalized
-		a.Audit.Log(&line)
-	}
-	return Verdict{Action: Allow}
 }

@@ -139,7 +139,9 @@ func (l *eventLoop) do(c loopCmd) {
 	case cmdAdopt:
 		if err := ls.start(); err != nil {
 			ls.end(err)
+			return
 		}
+		ls.updateInterest()
 	case cmdClose:
 		ls.end(net.ErrClosed)
 	case cmdShutdownIdle:

@@ -38,6 +38,7 @@ type loopDir struct {
 	start, end int
 	want       int    // size of an inspected message bigger than buf
 	pass       int    // bytes of a large relayed message still to come
+	dropping   bool   // the passing message is dropped, not relayed
 	out        []byte // written bytes the peer has not accepted yet
 }
 
@@ -143,8 +144,8 @@ func (ls *loopSession) event(fd int, ev uint32) {
 		err = ls.dirTo(fd).flushOut()
 	}
 	if err == nil && ev&(unix.EPOLLIN|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
-		if d := ls.dirFrom(fd); len(d.out) == 0 {
-			err = d.readAndRelay()
+		if ls.canRead(fd) {
+			err = ls.dirFrom(fd).readAndRelay()
 		}
 	}
 	if err != nil {
@@ -174,12 +175,26 @@ func (ls *loopSession) dirTo(fd int) *loopDir {
 	return &ls.up
 }
 
+// replyBacklog bounds belay's own answers waiting for a client that does
+// not read: past it, belay stops reading that client.
+const replyBacklog = 64 << 10
+
+// canRead reports whether a socket may be read now: only while the peer
+// has taken everything (reading the client can also produce belay's own
+// answers to it, so those are bounded too).
+func (ls *loopSession) canRead(fd int) bool {
+	if fd == ls.serverFD {
+		return len(ls.down.out) == 0
+	}
+	return len(ls.up.out) == 0 && len(ls.down.out) < replyBacklog
+}
+
 // updateInterest reads a socket only while its peer has taken everything,
 // and asks for writability only while something waits to be written.
 func (ls *loopSession) updateInterest() {
 	for _, fd := range []int{ls.clientFD, ls.serverFD} {
 		var want uint32
-		if len(ls.dirFrom(fd).out) == 0 {
+		if ls.canRead(fd) {
 			want |= unix.EPOLLIN
 		}
 		if len(ls.dirTo(fd).out) > 0 {
@@ -251,8 +266,8 @@ func (d *loopDir) readAndRelay() error {
 	return d.relay()
 }
 
-// relay walks the complete messages in the buffer, inspects what must be
-// inspected, and writes them on in one call.
+// relay walks the complete messages in the buffer, screens what the client
+// sends, and writes runs of forwarded messages on in one call.
 func (d *loopDir) relay() error {
 	s := d.ls.sess
 	d.want = 0
@@ -263,6 +278,14 @@ func (d *loopDir) relay() error {
 			k := min(d.pass, d.end-pos)
 			pos += k
 			d.pass -= k
+			if d.dropping {
+				// The rest of a large message after a blocked Parse.
+				if err := d.cut(pos-k, pos, requests); err != nil {
+					return err
+				}
+				requests = 0
+				d.dropping = d.pass > 0
+			}
 			continue
 		}
 		if d.end-pos < headerLen {
@@ -288,45 +311,70 @@ func (d *loopDir) relay() error {
 			if size <= len(d.buf) {
 				break
 			}
-			// Too big to hold and not inspected: relay it as it comes.
-			if d.toUpstream && typ == 'F' {
+			// Too big to hold and not inspected: relay it as it comes
+			// (or drop it, while skipping to Sync after a blocked Parse).
+			d.pass = size - (d.end - pos)
+			if d.toUpstream && s.skipToSync {
+				if err := d.cut(pos, d.end, requests); err != nil {
+					return err
+				}
+				requests = 0
+				d.dropping = true
+			} else if d.toUpstream && typ == 'F' {
 				requests++
 			}
-			d.pass = size - (d.end - pos)
 			pos = d.end
 			continue
 		}
 		msg := d.buf[pos : pos+size]
 		if d.toUpstream {
-			switch typ {
-			case 'Q':
-				requests++
-				s.inspectQuery(msg)
-			case 'S', 'F':
-				requests++
-			case 'P':
-				if err := s.inspectParse(msg); err != nil {
+			r, err := s.screenClient(typ, msg, requests)
+			if err != nil {
+				return err
+			}
+			if !r.forward {
+				if err := d.cut(pos, pos+size, requests); err != nil {
 					return err
 				}
+				requests = 0
+				if err := d.ls.answerFromBelay(r); err != nil {
+					return err
+				}
+				pos += size
+				continue
+			}
+			switch typ {
+			case 'Q', 'S', 'F':
+				requests++
 			case 'X':
 				d.ls.terminate = true
 			}
-		} else if typ == 'Z' && s.state.answered(msg[headerLen]) {
-			endNow = true
+		} else if typ == 'E' && s.state.raisesOut.Load() > 0 {
+			if mine, ok := unmarkRaise(msg); ok {
+				s.state.raisedError()
+				if err := d.cut(pos, pos+size, 0); err != nil {
+					return err
+				}
+				if err := d.emit(mine); err != nil {
+					return err
+				}
+			}
+		} else if typ == 'Z' {
+			swallow, end := s.state.answered(msg[headerLen])
+			endNow = endNow || end
+			if swallow {
+				if err := d.cut(pos, pos+size, 0); err != nil {
+					return err
+				}
+			}
 		}
 		pos += size
 		if d.ls.terminate {
 			break
 		}
 	}
-	if pos > d.start {
-		if d.toUpstream && !s.state.sending(requests) {
-			return errShutdown
-		}
-		if err := d.send(d.buf[d.start:pos]); err != nil {
-			return err
-		}
-		d.start = pos
+	if err := d.cut(pos, pos, requests); err != nil {
+		return err
 	}
 	if d.start == d.end {
 		d.start, d.end = 0, 0
@@ -341,6 +389,46 @@ func (d *loopDir) relay() error {
 		return errShutdown
 	}
 	return nil
+}
+
+// cut writes the run of forwarded messages before pos (holding requests
+// requests) and resumes after skip, dropping what lies between.
+func (d *loopDir) cut(pos, skip, requests int) error {
+	if pos > d.start {
+		if d.toUpstream && !d.ls.sess.state.sending(requests) {
+			return errShutdown
+		}
+		if err := d.emit(d.buf[d.start:pos]); err != nil {
+			return err
+		}
+	}
+	d.start = skip
+	return nil
+}
+
+// answerFromBelay sends what the screen put in place of a client message.
+func (ls *loopSession) answerFromBelay(r screenResult) error {
+	if r.upstream != nil {
+		if !ls.sess.state.sendingRaise(r.midBatch) {
+			return errShutdown
+		}
+		if err := ls.up.emit(r.upstream); err != nil {
+			return err
+		}
+	}
+	if r.client != nil {
+		return ls.down.emit(r.client)
+	}
+	return nil
+}
+
+// emit writes b after whatever still waits for the peer, keeping order.
+func (d *loopDir) emit(b []byte) error {
+	if len(d.out) > 0 {
+		d.out = append(d.out, b...)
+		return nil
+	}
+	return d.send(b)
 }
 
 func (d *loopDir) framingError(err error) error {

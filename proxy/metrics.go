@@ -1,7 +1,12 @@
 package proxy
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/belay-proxy/belay/policy"
+	"github.com/belay-proxy/belay/rules"
 )
 
 // Metrics are the relay's Prometheus collectors, all prefixed belay_.
@@ -15,8 +20,11 @@ type Metrics struct {
 	UpstreamErrors      *prometheus.CounterVec
 	CancelRequests      *prometheus.CounterVec
 	ConfigReloads       *prometheus.CounterVec
+	Blocked             *prometheus.CounterVec
+	ParseSeconds        prometheus.Histogram
 
-	allowSimple, allowExtended prometheus.Counter
+	// statements[kind][action] pre-binds the hot path's label values.
+	statements [rules.KindUtility + 1][policy.Block + 1]prometheus.Counter
 }
 
 // NewMetrics creates the collectors and registers them with reg.
@@ -32,8 +40,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "belay_connections_rejected_total", Help: "Client connections refused or ended by belay, by reason.",
 		}, []string{"reason"}),
 		Statements: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "belay_statements_total", Help: "Statements (Query and Parse messages) seen, by decision and protocol.",
-		}, []string{"decision", "protocol"}),
+			Name: "belay_statements_total", Help: "Statements seen (each statement of a Query string, each Parse), by kind and decision.",
+		}, []string{"kind", "decision"}),
+		Blocked: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "belay_blocked_total", Help: "Query strings and Parse messages blocked, by the deciding rule and the policy profile.",
+		}, []string{"rule", "profile"}),
+		ParseSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "belay_parse_duration_seconds", Help: "Time to parse and classify a statement the cache did not know.",
+			Buckets: prometheus.ExponentialBuckets(5e-6, 2.5, 10),
+		}),
 		BytesClientToServer: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "belay_client_to_upstream_bytes_total", Help: "Bytes relayed from clients to PostgreSQL.",
 		}),
@@ -51,7 +66,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"result"}),
 	}
 	reg.MustRegister(m.ConnectionsOpen, m.ConnectionsTotal, m.ConnectionsRejected, m.Statements,
-		m.BytesClientToServer, m.BytesServerToClient, m.UpstreamErrors, m.CancelRequests, m.ConfigReloads)
+		m.BytesClientToServer, m.BytesServerToClient, m.UpstreamErrors, m.CancelRequests, m.ConfigReloads, m.Blocked, m.ParseSeconds)
 	m.resolve()
 	return m
 }
@@ -59,6 +74,34 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // resolve pre-binds the label values used on the hot path, so counting a
 // statement is one atomic add, not a label lookup.
 func (m *Metrics) resolve() {
-	m.allowSimple = m.Statements.WithLabelValues("allow", "simple")
-	m.allowExtended = m.Statements.WithLabelValues("allow", "extended")
+	for k := range m.statements {
+		for _, a := range []policy.Action{policy.Allow, policy.Audit, policy.Block} {
+			m.statements[k][a] = m.Statements.WithLabelValues(rules.Kind(k).String(), a.String())
+		}
+	}
+}
+
+func (m *Metrics) countStatement(k rules.Kind, a policy.Action) {
+	if int(k) < len(m.statements) && int(a) < len(m.statements[k]) && m.statements[k][a] != nil {
+		m.statements[k][a].Inc()
+	}
+}
+
+func (m *Metrics) countBlocked(rule rules.RuleID, profile string) {
+	m.Blocked.WithLabelValues(string(rule), profile).Inc()
+}
+
+// ObserveParse feeds the parse-time histogram (rules.Options.ObserveParse).
+func (m *Metrics) ObserveParse(d time.Duration) { m.ParseSeconds.Observe(d.Seconds()) }
+
+// RegisterCacheStats exports the classifier's cache hits and misses.
+func RegisterCacheStats(reg prometheus.Registerer, stats func() (hits, misses uint64)) {
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "belay_statement_cache_hits_total", Help: "Statements classified from the cache.",
+		}, func() float64 { h, _ := stats(); return float64(h) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "belay_statement_cache_misses_total", Help: "Statements the cache did not know, parsed.",
+		}, func() float64 { _, m := stats(); return float64(m) }),
+	)
 }

@@ -34,8 +34,9 @@ func (s *session) relay() error {
 	return first
 }
 
-// pumpClient reads the client, inspects every Query and Parse, and writes
-// each batch of complete messages upstream in one write.
+// pumpClient reads the client, screens every message (inspecting each
+// Query and Parse), and writes each run of forwarded messages upstream in
+// one write.
 func (s *session) pumpClient() error {
 	m := s.fromClient
 	for {
@@ -69,17 +70,24 @@ func (s *session) pumpClient() error {
 				}
 				continue
 			}
-			msg := m.bytes(pos, size)
+			r, err := s.screenClient(typ, m.bytes(pos, size), requests)
+			if err != nil {
+				return err
+			}
+			if !r.forward {
+				if err := s.sendUpstream(m.bytes(0, pos), requests); err != nil {
+					return err
+				}
+				m.consume(pos + size)
+				pos, requests = 0, 0
+				if err := s.answerFromBelay(r); err != nil {
+					return err
+				}
+				continue
+			}
 			switch typ {
 			case 'Q', 'F', 'S':
 				requests++
-				if typ == 'Q' {
-					s.inspectQuery(msg)
-				}
-			case 'P':
-				if err := s.inspectParse(msg); err != nil {
-					return err
-				}
 			case 'X': // Terminate: pass it on, then we are done
 				if err := s.sendUpstream(m.bytes(0, pos+size), requests); err != nil {
 					return err
@@ -95,6 +103,22 @@ func (s *session) pumpClient() error {
 			m.consume(pos)
 		}
 	}
+}
+
+// answerFromBelay sends what the screen put in place of a client message.
+func (s *session) answerFromBelay(r screenResult) error {
+	if r.upstream != nil {
+		if !s.state.sendingRaise(r.midBatch) {
+			return net.ErrClosed
+		}
+		if _, err := s.upstream.Write(r.upstream); err != nil {
+			return fmt.Errorf("write upstream: %w", err)
+		}
+	}
+	if r.client != nil {
+		return s.writeClientCounted(r.client)
+	}
+	return nil
 }
 
 // validFrontendType reports whether typ is a message a client may send
@@ -126,7 +150,8 @@ func (s *session) sendUpstream(b []byte, requests int) error {
 
 // relayLargeClientMessage handles a message larger than the read buffer:
 // statements are read whole (they must be inspected), anything else (a big
-// Bind parameter, CopyData) streams through.
+// Bind parameter, CopyData) streams through — or is dropped, while skipping
+// to Sync after a blocked Parse.
 func (s *session) relayLargeClientMessage(typ byte, size int) error {
 	m := s.fromClient
 	switch typ {
@@ -135,17 +160,23 @@ func (s *session) relayLargeClientMessage(typ byte, size int) error {
 		if err != nil {
 			return err
 		}
+		defer m.releaseOversize()
+		r, err := s.screenClient(typ, msg, 0)
+		if err != nil {
+			return err
+		}
+		if !r.forward {
+			return s.answerFromBelay(r)
+		}
 		requests := 0
 		if typ == 'Q' {
 			requests = 1
-			s.inspectQuery(msg)
-		} else if err := s.inspectParse(msg); err != nil {
-			return err
 		}
-		err = s.sendUpstream(msg, requests)
-		m.releaseOversize()
-		return err
+		return s.sendUpstream(msg, requests)
 	case 'B', 'd', 'F':
+		if s.skipToSync {
+			return m.streamTo(io.Discard, size)
+		}
 		requests := 0
 		if typ == 'F' {
 			requests = 1
@@ -161,34 +192,33 @@ func (s *session) relayLargeClientMessage(typ byte, size int) error {
 }
 
 // inspectQuery shows a Query's text to the Inspector.
-func (s *session) inspectQuery(msg []byte) {
+func (s *session) inspectQuery(msg []byte) Verdict {
 	text := msg[headerLen:]
 	if i := bytes.IndexByte(text, 0); i >= 0 {
 		text = text[:i]
 	}
 	s.stmt = Statement{Protocol: Simple, Text: text, Scratch: &s.scratch}
-	s.srv.inspect(&s.info, &s.stmt)
+	return s.srv.inspect(&s.info, &s.stmt)
 }
 
 // inspectParse shows a Parse's statement to the Inspector.
-func (s *session) inspectParse(msg []byte) error {
+func (s *session) inspectParse(msg []byte) (Verdict, error) {
 	body := msg[headerLen:]
 	i := bytes.IndexByte(body, 0)
 	if i < 0 {
-		return s.clientProtocolError(protocolViolation("Parse message: statement name not terminated"))
+		return Verdict{}, s.clientProtocolError(protocolViolation("Parse message: statement name not terminated"))
 	}
 	name := body[:i]
 	text := body[i+1:]
 	j := bytes.IndexByte(text, 0)
 	if j < 0 {
-		return s.clientProtocolError(protocolViolation("Parse message: query not terminated"))
+		return Verdict{}, s.clientProtocolError(protocolViolation("Parse message: query not terminated"))
 	}
 	s.stmt = Statement{Protocol: Extended, Text: text[:j], Scratch: &s.scratch}
 	if len(name) > 0 {
 		s.stmt.Name = string(name)
 	}
-	s.srv.inspect(&s.info, &s.stmt)
-	return nil
+	return s.srv.inspect(&s.info, &s.stmt), nil
 }
 
 // clientProtocolError turns a framing problem into a FATAL for the client.
@@ -237,8 +267,31 @@ func (s *session) pumpUpstream() error {
 				}
 				continue
 			}
-			if typ == 'Z' && s.state.answered(m.bytes(pos, size)[headerLen]) {
-				endNow = true
+			if typ == 'E' && s.state.raisesOut.Load() > 0 {
+				if mine, ok := unmarkRaise(m.bytes(pos, size)); ok {
+					s.state.raisedError()
+					if err := s.writeClientCounted(m.bytes(0, pos)); err != nil {
+						return err
+					}
+					if err := s.writeClientCounted(mine); err != nil {
+						return err
+					}
+					m.consume(pos + size)
+					pos = 0
+					continue
+				}
+			}
+			if typ == 'Z' {
+				swallow, end := s.state.answered(m.bytes(pos, size)[headerLen])
+				endNow = endNow || end
+				if swallow { // answers a request belay injected
+					if err := s.writeClientCounted(m.bytes(0, pos)); err != nil {
+						return err
+					}
+					m.consume(pos + size)
+					pos = 0
+					continue
+				}
 			}
 			pos += size
 		}

@@ -84,13 +84,12 @@ func (s *Server) Reload(cfg *config.Config, insp Inspector) error {
 
 func (s *Server) config() *config.Config { return s.cfg.Load() }
 func (s *Server) clientTLS() *tls.Config { return s.tlsCfg.Load() }
-func (s *Server) inspect(info *SessionInfo, st *Statement) {
-	s.inspector.Load().Inspect(info, st)
-	if st.Protocol == Extended {
-		s.metrics.allowExtended.Inc()
-	} else {
-		s.metrics.allowSimple.Inc()
+func (s *Server) inspect(info *SessionInfo, st *Statement) Verdict {
+	v := s.inspector.Load().Inspect(info, st)
+	if v.Action == Block && v.Refusal == nil { // an Inspector's bug must not crash the session
+		v.Refusal = &Refusal{SQLState: "XX000", Message: "statement blocked without a reason (a bug in belay)"}
 	}
+	return v
 }
 
 // OpenSessions is the number of client connections being served.

@@ -320,3 +320,5 @@ func waitForRunning(t *testing.T, query string) {
 	}
 	t.Fatalf("%q never started", query)
 }
+
+func testMetrics() *Metrics { return NewMetrics(prometheus.NewRegistry()) }

@@ -64,6 +64,12 @@ type session struct {
 	onLoop     atomic.Pointer[loopSession]
 	reportOnce sync.Once
 
+	// Screening state of the client→upstream direction (see screen.go),
+	// touched only by the goroutine or loop that reads the client.
+	skipToSync bool // a Parse was blocked: drop messages up to Sync
+	localSync  bool // ... and answer that Sync from belay
+	inBatch    bool // extended messages went upstream since the last Sync
+
 	// stmt is reused for every inspection to keep the hot path allocation-free.
 	stmt    Statement
 	scratch rules.Scratch

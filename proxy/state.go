@@ -1,6 +1,9 @@
 package proxy
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // sessionState is the little the two pumps must agree on: how many
 // requests await their ReadyForQuery, the last transaction status, and
@@ -13,6 +16,24 @@ type sessionState struct {
 	txStatus byte // of the last ReadyForQuery: 'I', 'T' or 'E'
 	closing  bool // shutdown asked to end at the next idle point
 	closed   bool // shutdown claimed the session: send nothing more
+	// seen counts ReadyForQuery messages received. raises lists the Queries
+	// belay sent to make PostgreSQL raise its error (see screen.go), by the
+	// number of the ReadyForQuery expected to answer each; raised is set
+	// when PostgreSQL's error for the first of them arrived.
+	seen   uint64
+	raises []raise
+	raised bool
+	// raisesOut mirrors len(raises), so the server→client direction can
+	// skip looking at ErrorResponses when no raise is out.
+	raisesOut atomic.Int32
+}
+
+// raise is one Query belay sent in place of a blocked statement.
+type raise struct {
+	z uint64
+	// midBatch: sent inside an extended batch, so its own ReadyForQuery
+	// must not reach the client (the batch's Sync brings one).
+	midBatch bool
 }
 
 // sending records n requests about to be written upstream. false means
@@ -27,16 +48,68 @@ func (st *sessionState) sending(n int) bool {
 	return true
 }
 
-// answered records a ReadyForQuery. It reports whether the session is now
-// idle while shutting down, so the caller must end it.
-func (st *sessionState) answered(status byte) (endNow bool) {
+// sendingRaise records a Query belay sends so that PostgreSQL raises a
+// refusal. false means shutdown has claimed the session.
+func (st *sessionState) sendingRaise(midBatch bool) bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.closed {
+		return false
+	}
+	st.pending++
+	st.raises = append(st.raises, raise{z: st.seen + uint64(st.pending), midBatch: midBatch})
+	st.raisesOut.Add(1)
+	return true
+}
+
+// raisedError records that PostgreSQL's error for belay's raise arrived.
+func (st *sessionState) raisedError() {
+	st.mu.Lock()
+	st.raised = true
+	st.mu.Unlock()
+}
+
+// idle reports whether nothing is in flight and no transaction is open.
+func (st *sessionState) idle() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.pending == 0 && st.txStatus == 'I'
+}
+
+// answered records a ReadyForQuery. swallow says it answers belay's own
+// Query inside an extended batch, so the client must not see it; endNow
+// that the session is now idle while shutting down, so the caller must end
+// it.
+func (st *sessionState) answered(status byte) (swallow, endNow bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.pending > 0 {
 		st.pending--
 	}
+	st.seen++
 	st.txStatus = status
-	return st.claimIfIdleLocked()
+	if len(st.raises) > 0 && st.raises[0].z == st.seen {
+		r := st.raises[0]
+		st.raises = st.raises[1:]
+		st.raisesOut.Add(-1)
+		raised := st.raised
+		st.raised = false
+		if r.midBatch {
+			if raised {
+				return true, false
+			}
+			// PostgreSQL skipped belay's Query: it was already skipping to
+			// Sync after an earlier error in the batch, so this is the
+			// Sync's answer and the Query's will never come.
+			if st.pending > 0 {
+				st.pending--
+			}
+			for i := range st.raises {
+				st.raises[i].z--
+			}
+		}
+	}
+	return false, st.claimIfIdleLocked()
 }
 
 // beginShutdown marks the session closing and reports whether it is idle

@@ -44,7 +44,7 @@ func newShapeCache(maxBytes int64) *shapeCache {
 		entries:  make(map[string]*cacheEntry[*shapeEntry]),
 		maxBytes: maxBytes,
 		sizeOf: func(v *shapeEntry) int64 {
-			n := int64(len(v.statements)) * 48
+			n := int64(len(v.statements)) * (48 + factsOverhead)
 			for _, s := range v.statements {
 				n += int64(len(s.Fingerprint))
 			}
@@ -127,3 +127,7 @@ func (c *cache[V]) len() int {
 	defer c.mu.RUnlock()
 	return len(c.entries)
 }
+
+// factsOverhead is a rough size of one statement's Facts (tables,
+// findings, strings) for the cache's byte budget.
+const factsOverhead = 256

@@ -15,6 +15,9 @@ type Classification struct {
 
 // ParseError is PostgreSQL's own syntax error for a query string.
 type ParseError struct {
+	// Rule is RuleUnparsable, or RuleTooComplex for text belay refuses to
+	// hand the parser at all.
+	Rule     RuleID
 	Message  string
 	Position int // 1-based character position, 0 if unknown
 }

@@ -1,17 +1,34 @@
 package rules
 
+import (
+	"sync/atomic"
+	"time"
+)
+
 // Options configure a Classifier.
 type Options struct {
 	// CacheBytes bounds the statement cache (text, results and overhead).
 	CacheBytes int64
+	// MaxStatementBytes is the largest query string belay parses; larger
+	// ones are refused as too-complex (default 4 MB).
+	MaxStatementBytes int
+	// ObserveParse, if set, is told how long each parse took (cache misses
+	// only), for the parse-time histogram.
+	ObserveParse func(time.Duration)
 }
+
+// DefaultMaxStatementBytes is the default of Options.MaxStatementBytes.
+const DefaultMaxStatementBytes = 4 << 20
 
 // Classifier classifies statements, caching by exact text. Safe for
 // concurrent use by every session.
 type Classifier struct {
-	parser sqlParser
-	cache  *cache[*Classification]
-	shapes *shapeCache
+	parser            sqlParser
+	cache             *cache[*Classification]
+	shapes            *shapeCache
+	maxStatementBytes int
+	observe           func(time.Duration)
+	hits, misses      atomic.Uint64
 }
 
 // NewClassifier returns a classifier backed by libpg_query.
@@ -19,7 +36,35 @@ func NewClassifier(opts Options) *Classifier {
 	if opts.CacheBytes <= 0 {
 		opts.CacheBytes = 64 << 20
 	}
-	return &Classifier{parser: cgoParser{}, cache: newCache(opts.CacheBytes / 2), shapes: newShapeCache(opts.CacheBytes / 2)}
+	if opts.MaxStatementBytes <= 0 {
+		opts.MaxStatementBytes = DefaultMaxStatementBytes
+	}
+	return &Classifier{
+		parser:            cgoParser{},
+		cache:             newCache(opts.CacheBytes / 2),
+		shapes:            newShapeCache(opts.CacheBytes / 2),
+		maxStatementBytes: opts.MaxStatementBytes,
+		observe:           opts.ObserveParse,
+	}
+}
+
+// CacheStats returns how many Inspect lookups hit and missed the cache.
+func (c *Classifier) CacheStats() (hits, misses uint64) {
+	return c.hits.Load(), c.misses.Load()
+}
+
+func (c *Classifier) countLookup(hit bool) {
+	if hit {
+		c.hits.Add(1)
+	} else {
+		c.misses.Add(1)
+	}
+}
+
+func (c *Classifier) observeParse(start time.Time) {
+	if c.observe != nil {
+		c.observe(time.Since(start))
+	}
 }
 
 // Classify returns the classification of one query string (which may hold

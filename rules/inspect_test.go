@@ -5,15 +5,21 @@ import (
 	"testing"
 )
 
-// countingParser counts calls to the real parser.
+// countingParser counts calls to the real parser; literal makes every
+// statement's facts depend on its literals.
 type countingParser struct {
 	cgoParser
-	splits int
+	splits  int
+	literal bool
 }
 
-func (p *countingParser) split(sql string) ([]string, error) {
+func (p *countingParser) analyze(sql string) ([]Analyzed, *ParseError) {
 	p.splits++
-	return p.cgoParser.split(sql)
+	a, err := p.cgoParser.analyze(sql)
+	for i := range a {
+		a[i].LiteralSensitive = a[i].LiteralSensitive || p.literal
+	}
+	return a, err
 }
 
 func inspectTexts(t *testing.T, c *Classifier, sql string) (fps, norms []string, err *ParseError) {
@@ -68,6 +74,30 @@ func TestInspectCachesByShape(t *testing.T) {
 	}
 	if strings.Contains(norms2[0], "99999") {
 		t.Fatal("literal leaked into the normalised text")
+	}
+}
+
+// Facts that depend on literals (1=1 versus 1=2) are cached per text, not
+// shared by every text of the shape.
+func TestInspectLiteralSensitiveFactsCachedPerText(t *testing.T) {
+	p := &countingParser{literal: true}
+	c := NewClassifier(Options{})
+	c.parser = p
+	texts := []string{"DELETE FROM t WHERE 1 = 1", "DELETE FROM t WHERE 1 = 2", "DELETE FROM t WHERE 1 = 1"}
+	var facts []*Facts
+	for _, sql := range texts {
+		var sc Scratch
+		in := c.Inspect([]byte(sql), &sc)
+		if in.Err != nil || len(in.Statements) != 1 {
+			t.Fatalf("Inspect(%q) = %+v", sql, in)
+		}
+		facts = append(facts, in.Statements[0].Facts)
+	}
+	if p.splits != 2 {
+		t.Fatalf("parsed %d times, want once per distinct text (2)", p.splits)
+	}
+	if facts[0] == facts[1] || facts[0] != facts[2] {
+		t.Fatal("facts shared across texts of one shape, or not cached for one text")
 	}
 }
 

@@ -12,10 +12,11 @@ import (
 type sqlParser interface {
 	fingerprint(sql string) (string, error)
 	normalize(sql string) (string, error)
-	// split returns the text of each statement, as PostgreSQL's parser
-	// delimits them (it also validates the whole string).
-	split(sql string) ([]string, error)
+	// analyze parses sql and returns each statement's facts.
+	analyze(sql string) ([]Analyzed, *ParseError)
 }
+
+func (cgoParser) analyze(sql string) ([]Analyzed, *ParseError) { return Analyze(sql) }
 
 type cgoParser struct{}
 
@@ -26,24 +27,7 @@ func (cgoParser) normalize(sql string) (string, error)   { return pg_query.Norma
 func parseError(err error) *ParseError {
 	var pe *parser.Error
 	if errors.As(err, &pe) {
-		return &ParseError{Message: pe.Message, Position: pe.Cursorpos}
+		return &ParseError{Rule: RuleUnparsable, Message: pe.Message, Position: pe.Cursorpos}
 	}
-	return &ParseError{Message: err.Error()}
-}
-
-func (cgoParser) split(sql string) ([]string, error) {
-	tree, err := pg_query.Parse(sql)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, 0, len(tree.Stmts))
-	for _, st := range tree.Stmts {
-		start := int(st.StmtLocation)
-		end := len(sql)
-		if st.StmtLen > 0 {
-			end = start + int(st.StmtLen)
-		}
-		out = append(out, sql[start:end])
-	}
-	return out, nil
+	return &ParseError{Rule: RuleUnparsable, Message: err.Error()}
 }

@@ -23,7 +23,7 @@ const (
 	RuleCreateRule      RuleID = "create-rule"
 	RuleDisableTrigger  RuleID = "disable-trigger"
 	RuleReplicationRole RuleID = "replication-role" // SET session_replication_role, set_config of it
-	RuleSetRole         RuleID = "set-role"         // SET ROLE, SET SESSION AUTHORIZATION, RESET ALL
+	RuleSetRole         RuleID = "set-role"         // SET ROLE, SET SESSION AUTHORIZATION
 	RuleCopyProgram     RuleID = "copy-program"
 	RuleAlterSystem     RuleID = "alter-system"
 

@@ -14,6 +14,7 @@ import (
 type cli struct {
 	Serve       serveCmd       `cmd:"" help:"Run the proxy: relay clients to PostgreSQL, guarding every statement."`
 	CheckConfig checkConfigCmd `cmd:"" name:"check-config" help:"Validate a configuration file; print ok or every error with its line."`
+	Lint        lintCmd        `cmd:"" help:"Check SQL files against the policy, without a database: print what belay would block or audit."`
 	Version     versionCmd     `cmd:"" help:"Print belay's version."`
 }
 
@@ -26,13 +27,14 @@ type exitError struct {
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
-// env is what subcommands write to, so tests can capture it.
+// env is what subcommands read and write, so tests can supply and capture it.
 type env struct {
+	stdin          io.Reader
 	stdout, stderr io.Writer
 }
 
 // run parses args and runs the subcommand, returning the exit code.
-func run(args []string, stdout, stderr io.Writer) int {
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var c cli
 	exitCode := -1
 	parser, err := kong.New(&c,
@@ -40,7 +42,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		kong.Description("belay is a transparent PostgreSQL proxy that guards production data: it parses every statement with PostgreSQL's own parser, blocks the dangerous ones, and audits the rest."),
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { exitCode = code }),
-		kong.Bind(&env{stdout: stdout, stderr: stderr}),
+		kong.Bind(&env{stdin: stdin, stdout: stdout, stderr: stderr}),
 		kong.Vars{"default_listen": config.DefaultListen, "default_upstream": config.DefaultUpstream, "default_admin": config.DefaultAdminListen},
 	)
 	if err != nil {

@@ -35,6 +35,7 @@ func freePort(t *testing.T) string {
 type cliCase struct {
 	name       string
 	args       []string
+	stdin      string
 	code       int
 	stdout     []string // substrings
 	stderr     []string
@@ -48,7 +49,7 @@ func runCLI(t *testing.T, tc cliCase) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	done := make(chan int, 1)
-	go func() { done <- run(tc.args, &stdout, &stderr) }()
+	go func() { done <- run(tc.args, strings.NewReader(tc.stdin), &stdout, &stderr) }()
 	var code int
 	select {
 	case code = <-done:
@@ -79,12 +80,13 @@ func runCLI(t *testing.T, tc cliCase) {
 func TestCLI(t *testing.T) {
 	unknownKey := writeFile(t, "unknown.yaml", "listen: 127.0.0.1:6432\nupstream:\n  adress: 127.0.0.1:5432\n")
 	badValues := writeFile(t, "bad.yaml", "upstream:\n  sslmode: sometimes\nlog:\n  format: xml\n")
+	badPolicy := writeFile(t, "policy.yaml", "policy:\n  default_profile: apps\n  profiles:\n    - name: apps\n      default_action: audit\n      rules:\n        no-wher: block\n        truncate: stop\n")
 	missing := filepath.Join(t.TempDir(), "missing.yaml")
 	tests := []cliCase{
 		{name: "version", args: []string{"version"}, code: 0,
 			stdout: []string{"belay ", "go1."}, stderrNone: true},
 		{name: "help", args: []string{"--help"}, code: 0,
-			stdout: []string{"Usage: belay <command>", "serve", "check-config", "version"}},
+			stdout: []string{"Usage: belay <command>", "serve", "check-config", "lint", "version"}},
 		{name: "serve help", args: []string{"serve", "--help"}, code: 0,
 			stdout: []string{"--config=FILE", "--listen=ADDR", "default 127.0.0.1:6432",
 				"--upstream=HOST:PORT", "default 127.0.0.1:5432", "--admin-listen=ADDR", "default 127.0.0.1:9632"}},
@@ -100,6 +102,9 @@ func TestCLI(t *testing.T) {
 			stderr: []string{unknownKey + ": line 3, column 3: upstream.adress: unknown key"}},
 		{name: "check-config every error", args: []string{"check-config", badValues}, code: 1, noStdout: true,
 			stderr: []string{"line 2, column 3: upstream.sslmode:", "line 4, column 3: log.format:"}},
+		{name: "check-config policy errors", args: []string{"check-config", badPolicy}, code: 1, noStdout: true,
+			stderr: []string{badPolicy + `: line 7, column 9: policy.profiles[0].rules.no-wher: unknown rule "no-wher"; did you mean no-where?`,
+				badPolicy + `: line 8, column 9: policy.profiles[0].rules.truncate: unknown action "stop"`}},
 		{name: "check-config missing file", args: []string{"check-config", missing}, code: 1, noStdout: true,
 			stderr: []string{missing, "no such file or directory"}},
 		{name: "check-config without file", args: []string{"check-config"}, code: 2,
@@ -109,7 +114,7 @@ func TestCLI(t *testing.T) {
 		{name: "serve unknown flag", args: []string{"serve", "--config", "x.yaml", "--bogus"}, code: 2,
 			stderr: []string{"unknown flag --bogus"}},
 		{name: "no subcommand", args: nil, code: 2,
-			stderr: []string{`expected one of "serve", "check-config", "version"`, "Run 'belay --help'"}},
+			stderr: []string{`expected one of "serve", "check-config", "lint", "version"`, "Run 'belay --help'"}},
 		{name: "unknown subcommand", args: []string{"start"}, code: 2, noStdout: true,
 			stderr: []string{"unexpected argument start"}},
 	}

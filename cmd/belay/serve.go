@@ -63,8 +63,9 @@ func (c *serveCmd) Run(e *env) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := proxy.NewMetrics(reg)
-	classifier := rules.NewClassifier(rules.Options{CacheBytes: statementCacheBytes})
-	guard := &inspectors{classifier: classifier, log: log}
+	classifier := rules.NewClassifier(rules.Options{CacheBytes: statementCacheBytes, ObserveParse: metrics.ObserveParse})
+	proxy.RegisterCacheStats(reg, classifier.CacheStats)
+	guard := &inspectors{classifier: classifier, metrics: metrics, log: log}
 	insp, err := guard.build(cfg)
 	if err != nil {
 		return &exitError{code: 1, err: err}
@@ -165,10 +166,11 @@ func (c *serveCmd) drain(srv *proxy.Server, ln net.Listener, stop context.Cancel
 	return nil
 }
 
-// inspectors builds the statement inspector for each configuration and
+// inspectors builds the guard for each configuration and
 // keeps the audit output open across reloads that do not change it.
 type inspectors struct {
 	classifier *rules.Classifier
+	metrics    *proxy.Metrics
 	log        *zap.Logger
 	audit      *audit.Logger
 	output     string
@@ -190,7 +192,7 @@ func (g *inspectors) build(cfg *config.Config) (proxy.Inspector, error) {
 	if cfg.Classify {
 		cl = g.classifier
 	}
-	return &proxy.AuditInspector{Classifier: cl, Audit: g.audit, Literals: cfg.Audit.Literals}, nil
+	return &proxy.Guard{Classifier: cl, Policy: cfg.Policy(), Audit: g.audit, Literals: cfg.Audit.Literals, Metrics: g.metrics}, nil
 }
 
 func (g *inspectors) close() {

@@ -1,0 +1,124 @@
+package policy
+
+import (
+	"time"
+
+	"github.com/belay-proxy/belay/rules"
+)
+
+// Policy is a compiled policy: profiles in file order and the default one.
+// It is immutable and shared by every session.
+type Policy struct {
+	profiles []*Profile
+	def      *Profile
+}
+
+// Profile is what one class of sessions may do. Its fields are read-only:
+// the profile is shared by every session it matched.
+type Profile struct {
+	Name string
+	// DefaultAction applies to every rule the profile does not list.
+	DefaultAction Action
+	// RowCap and HoldTimeout are for holds (not yet enforced): the most rows
+	// a write may change without a confirmation (0: no cap), and how long a
+	// held transaction waits for it.
+	RowCap      int
+	HoldTimeout time.Duration
+
+	match   criteria
+	actions map[rules.RuleID]Action
+}
+
+// DefaultHoldTimeout is a profile's hold_timeout when the file leaves it out.
+const DefaultHoldTimeout = 2 * time.Minute
+
+// Decision is the outcome for one statement.
+type Decision struct {
+	Action Action
+	// Finding is the deciding one: the first finding with the strictest
+	// action. Zero when Action is Allow for want of findings.
+	Finding rules.Finding
+	// Audited counts the findings whose action is audit.
+	Audited int
+}
+
+// Match returns the profile for a session: the first whose criteria all
+// hold, else the default profile. Never nil.
+func (p *Policy) Match(s Session) *Profile {
+	for _, pr := range p.profiles {
+		if pr.match.matches(s) {
+			return pr
+		}
+	}
+	return p.def
+}
+
+// Profiles returns the profiles in match order; the slice is the caller's.
+func (p *Policy) Profiles() []*Profile {
+	return append([]*Profile(nil), p.profiles...)
+}
+
+// Default returns the profile for sessions no other profile matches.
+func (p *Policy) Default() *Profile { return p.def }
+
+// Profile returns the profile with the given name, or nil.
+func (p *Policy) Profile(name string) *Profile {
+	for _, pr := range p.profiles {
+		if pr.Name == name {
+			return pr
+		}
+	}
+	return nil
+}
+
+// Action returns the profile's action for a rule.
+func (pr *Profile) Action(rule rules.RuleID) Action {
+	if a, ok := pr.actions[rule]; ok {
+		return a
+	}
+	return pr.DefaultAction
+}
+
+// Decide returns the strictest action among a statement's findings; no
+// findings is Allow. It runs on the relay's hot path for every statement
+// and does not allocate.
+func (pr *Profile) Decide(findings []rules.Finding) Decision {
+	d := Decision{Action: Allow}
+	for i := range findings {
+		a := pr.Action(findings[i].Rule)
+		if a == Audit {
+			d.Audited++
+		}
+		if a > d.Action {
+			d.Action, d.Finding = a, findings[i]
+		}
+	}
+	return d
+}
+
+// CanBlock reports whether any profile blocks any rule.
+func (p *Policy) CanBlock() bool {
+	for _, pr := range p.profiles {
+		if pr.DefaultAction == Block {
+			return true
+		}
+		for _, a := range pr.actions {
+			if a == Block {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// auditOnly is the policy of a configuration without a policy section:
+// every finding is audited, nothing is blocked.
+var auditOnly = func() *Policy {
+	pr := &Profile{Name: "audit-only", DefaultAction: Audit, HoldTimeout: DefaultHoldTimeout}
+	return &Policy{profiles: []*Profile{pr}, def: pr}
+}()
+
+// AuditOnly returns the built-in policy: one profile, "audit-only", that
+// matches every session and audits every finding. The relay then blocks
+// nothing.
+func AuditOnly() *Policy { return auditOnly }

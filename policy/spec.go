@@ -1,0 +1,73 @@
+package policy
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Spec is the policy section of belay's configuration file as written.
+// config decodes it strictly (unknown keys are errors); Compile checks
+// what the decoder cannot. docs/policy.md documents every key.
+type Spec struct {
+	DefaultProfile string        `yaml:"default_profile"`
+	Profiles       []ProfileSpec `yaml:"profiles"`
+}
+
+// ProfileSpec is one profile as written.
+type ProfileSpec struct {
+	Name          string            `yaml:"name"`
+	Match         MatchSpec         `yaml:"match"`
+	DefaultAction string            `yaml:"default_action"`
+	Rules         map[string]string `yaml:"rules"`
+	RowCap        int               `yaml:"row_cap"`
+	// HoldTimeout is nil when left out (DefaultHoldTimeout applies), so an
+	// explicit 0s can be rejected.
+	HoldTimeout *time.Duration `yaml:"hold_timeout"`
+}
+
+// MatchSpec is a profile's match criteria as written. A nil list is no
+// criterion; an empty one ([]) is an error, as it would match nobody.
+type MatchSpec struct {
+	Users            []string `yaml:"users"`
+	Databases        []string `yaml:"databases"`
+	ApplicationNames []string `yaml:"application_names"`
+	ClientAddrs      []string `yaml:"client_addrs"`
+}
+
+// Error is one problem in a Spec. Path locates it below the policy key, so
+// that config can turn it into a line and column.
+type Error struct {
+	Path    Path
+	Message string
+}
+
+func (e Error) Error() string {
+	if len(e.Path) == 0 {
+		return e.Message
+	}
+	return e.Path.String() + ": " + e.Message
+}
+
+// Path is a list of mapping keys (string) and list indexes (int), e.g.
+// profiles, 1, rules, no-where. An error about a value names its key.
+type Path []any
+
+// String renders a path as profiles[1].rules.no-where.
+func (p Path) String() string {
+	var b strings.Builder
+	for _, e := range p {
+		switch e := e.(type) {
+		case int:
+			b.WriteByte('[')
+			b.WriteString(strconv.Itoa(e))
+			b.WriteByte(']')
+		case string:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(e)
+		}
+	}
+	return b.String()
+}

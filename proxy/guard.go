@@ -1,0 +1,145 @@
+package proxy
+
+import (
+	"fmt"
+
+	"github.com/belay-proxy/belay/audit"
+	"github.com/belay-proxy/belay/policy"
+	"github.com/belay-proxy/belay/rules"
+)
+
+// Guard is the Inspector that classifies every statement (rules), decides
+// with the session's policy profile (policy), counts and audits it. A
+// query string is decided as a whole: if one statement is blocked, none
+// runs. A reload builds a new Guard; sessions pick it up at their next
+// statement.
+type Guard struct {
+	Classifier *rules.Classifier // nil: no parsing (the benchmark's baseline)
+	Policy     *policy.Policy    // nil: policy.AuditOnly()
+	Audit      *audit.Logger
+	Literals   bool // audit raw statement text, literals included
+	Metrics    *Metrics
+}
+
+// Inspect implements Inspector.
+func (g *Guard) Inspect(s *SessionInfo, st *Statement) Verdict {
+	profile := s.profileFor(g.policy())
+	line := audit.Statement{
+		Session:         s.ID,
+		User:            s.User,
+		Database:        s.Database,
+		ApplicationName: s.ApplicationName,
+		ClientAddr:      s.ClientAddr,
+		Protocol:        st.Protocol.String(),
+		StatementName:   st.Name,
+		Decision:        "allow",
+		Profile:         profile.Name,
+	}
+	if g.Literals {
+		line.Raw = st.Text
+	}
+	if g.Classifier == nil {
+		g.Metrics.countStatement(rules.KindUnknown, policy.Allow)
+		g.Audit.Log(&line)
+		return Verdict{Action: Allow}
+	}
+	in := g.Classifier.Inspect(st.Text, st.Scratch)
+	if in.Err != nil {
+		return g.refuseUnreadable(profile, &line, in.Err)
+	}
+
+	// Decide every statement first: the string runs whole or not at all.
+	worst := policy.Decision{Action: policy.Allow}
+	var worstFacts *rules.Facts
+	var worstFingerprint string
+	for i := range in.Statements {
+		v := &in.Statements[i]
+		facts := s.resolvePrepared(v.Facts)
+		d := profile.Decide(facts.Findings)
+		if d.Action > worst.Action {
+			worst, worstFacts, worstFingerprint = d, facts, v.Fingerprint
+		}
+	}
+	decision := worst.Action
+	for i := range in.Statements {
+		v := &in.Statements[i]
+		facts := s.resolvePrepared(v.Facts)
+		d := profile.Decide(facts.Findings)
+		if decision == policy.Block {
+			d = worst // statements that would pass do not run either
+		}
+		g.Metrics.countStatement(facts.Kind, d.Action)
+		line.Kind = facts.Kind.String()
+		line.Fingerprint, line.Normalized = v.Fingerprint, v.Normalized
+		line.Decision = d.Action.String()
+		line.Rule, line.Detail = string(d.Finding.Rule), d.Finding.Detail
+		g.Audit.Log(&line)
+	}
+	if decision != policy.Block {
+		for i := range in.Statements {
+			s.notePrepared(in.Statements[i].Facts, st)
+		}
+		return Verdict{Action: Allow}
+	}
+	g.Metrics.countBlocked(worst.Finding.Rule, profile.Name)
+	return Verdict{Action: Block, Refusal: refusal(worst.Finding, worstFacts, worstFingerprint, profile)}
+}
+
+func (g *Guard) policy() *policy.Policy {
+	if g.Policy == nil {
+		return policy.AuditOnly()
+	}
+	return g.Policy
+}
+
+// refuseUnreadable decides on text the classifier could not read: in a
+// guarded profile it is blocked (fail closed), in audit-only PostgreSQL
+// gets it and answers for itself.
+func (g *Guard) refuseUnreadable(profile *policy.Profile, line *audit.Statement, perr *rules.ParseError) Verdict {
+	f := rules.Finding{Rule: perr.Rule, Detail: perr.Message}
+	if perr.Position > 0 {
+		f.Detail = fmt.Sprintf("%s (at character %d)", perr.Message, perr.Position)
+	}
+	d := profile.Decide([]rules.Finding{f})
+	g.Metrics.countStatement(rules.KindUnknown, d.Action)
+	line.ParseError = perr.Message
+	line.Decision = d.Action.String()
+	line.Rule, line.Detail = string(f.Rule), f.Detail
+	g.Audit.Log(line)
+	if d.Action != policy.Block {
+		return Verdict{Action: Allow}
+	}
+	g.Metrics.countBlocked(f.Rule, profile.Name)
+	return Verdict{Action: Block, Refusal: refusal(f, nil, "", profile)}
+}
+
+// refusal is the error a client gets for a blocked statement: the rule id
+// first, so a program can tell which rule fired, then what was seen and
+// how to do it safely.
+func refusal(f rules.Finding, facts *rules.Facts, fingerprint string, profile *policy.Profile) *Refusal {
+	r := &Refusal{SQLState: rules.SQLStateBlocked, Message: string(f.Rule) + ": blocked"}
+	if rule, ok := rules.Lookup(f.Rule); ok {
+		r.SQLState, r.Hint = rule.SQLState, rule.Hint
+		r.Message = string(f.Rule) + ": " + rule.Summary
+	}
+	r.Detail = f.Detail
+	if fingerprint != "" {
+		r.Detail += fmt.Sprintf(" Statement fingerprint %s.", fingerprint)
+	}
+	if facts != nil && len(facts.Tables) > 0 {
+		r.Detail += " Tables: " + tableList(facts.Tables) + "."
+	}
+	r.Detail += fmt.Sprintf(" Policy profile %q.", profile.Name)
+	return r
+}
+
+func tableList(ts []rules.TableUse) string {
+	out := ""
+	for i, t := range ts {
+		if i > 0 {
+			out += ", "
+		}
+		out += t.QualifiedName()
+	}
+	return out
+}

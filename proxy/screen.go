@@ -1,0 +1,87 @@
+package proxy
+
+// screen is the one place where the relay acts on a verdict, for both
+// relays (event loop and goroutines). It sees every complete client
+// message in order, before it is forwarded.
+//
+// A blocked statement never reaches PostgreSQL, and afterwards client and
+// server agree on the transaction state, as if PostgreSQL had raised the
+// error itself:
+//   - nothing in flight and no transaction open: belay answers alone
+//     (ErrorResponse, then ReadyForQuery 'I' — for a Parse, when its Sync
+//     comes, skipping everything up to it as PostgreSQL does);
+//   - otherwise: PostgreSQL is sent a DO block that raises belay's error
+//     in place of the statement (raise.go), so the server fails the
+//     transaction (or the extended-protocol batch) exactly as the client
+//     expects. Inside an extended batch that Query gets a ReadyForQuery of
+//     its own, which the server→client direction swallows.
+type screenResult struct {
+	forward  bool   // pass the message on unchanged
+	upstream []byte // a Query to send upstream instead (one request)
+	midBatch bool   // upstream's ReadyForQuery must be swallowed
+	client   []byte // belay's own answer to the client
+}
+
+var forwardIt = screenResult{forward: true}
+
+// screenClient decides what becomes of one complete client message. unsent
+// is the number of requests already screened but not yet written upstream.
+func (s *session) screenClient(typ byte, msg []byte, unsent int) (screenResult, error) {
+	if s.skipToSync {
+		switch typ {
+		case 'S':
+			s.skipToSync, s.inBatch = false, false
+			if s.localSync {
+				return screenResult{client: readyForQuery(s.state.status())}, nil
+			}
+			return forwardIt, nil
+		case 'X':
+			return forwardIt, nil
+		}
+		return screenResult{}, nil // PostgreSQL would skip it too
+	}
+	switch typ {
+	case 'Q':
+		v := s.inspectQuery(msg)
+		if v.Action != Block {
+			return forwardIt, nil
+		}
+		if s.idle(unsent) {
+			return screenResult{client: append(encodeError("ERROR", v.Refusal.clientError()), readyForQuery('I')...)}, nil
+		}
+		return screenResult{upstream: raiseQuery(v.Refusal)}, nil
+	case 'P':
+		v, err := s.inspectParse(msg)
+		if err != nil || v.Action != Block {
+			s.inBatch = true
+			return forwardIt, err
+		}
+		s.skipToSync = true
+		if !s.inBatch && s.idle(unsent) {
+			s.localSync = true
+			return screenResult{client: encodeError("ERROR", v.Refusal.clientError())}, nil
+		}
+		s.localSync = false
+		return screenResult{upstream: raiseQuery(v.Refusal), midBatch: true}, nil
+	case 'S':
+		s.inBatch = false
+	case 'B', 'E', 'D', 'C', 'H':
+		s.inBatch = true
+	}
+	return forwardIt, nil
+}
+
+// idle reports whether nothing is in flight and no transaction is open, so
+// belay may answer the client itself without reordering anything.
+func (s *session) idle(unsent int) bool {
+	return unsent == 0 && s.state.idle()
+}
+
+func (r *Refusal) clientError() *clientError {
+	return &clientError{code: r.SQLState, message: r.Message, detail: r.Detail, hint: r.Hint}
+}
+
+// readyForQuery encodes a ReadyForQuery message.
+func readyForQuery(status byte) []byte {
+	return []byte{'Z', 0, 0, 0, 5, status}
+}
