@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -238,4 +239,50 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// SIGHUP swaps the policy: an open session sees it at its next statement;
+// an invalid file keeps the running policy, and the failure is counted.
+func TestGuardPolicyReload(t *testing.T) {
+	requireBelay(t)
+	auditOnly, err := os.ReadFile(filepath.Join(moduleRoot, "configs", "audit-only.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startBelay(t, belayOpts{ConfigYAML: string(auditOnly)})
+	path := configPathOf(t, p)
+	tbl := guardedTable(t)
+	ctx := context.Background()
+	conn := connectWith(t, p.DSN(upstreamDatabase, "postgres"), func(c *pgx.ConnConfig) {
+		c.RuntimeParams["application_name"] = "psql"
+	})
+	// Audit-only: relayed (and audited).
+	if _, err := conn.Exec(ctx, "UPDATE "+tbl+" SET note = 'audited'"); err != nil {
+		t.Fatalf("audit-only blocked: %v", err)
+	}
+
+	offset := len(p.Stderr())
+	writeConfigFile(t, path, guardedConfig(t))
+	if err := p.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitStderr(t, p, offset, "config reloaded", 5*time.Second)
+	if _, err := conn.Exec(ctx, "UPDATE "+tbl+" SET note = 'blocked'"); err == nil || !strings.Contains(err.Error(), "belay: no-where") {
+		t.Fatalf("the open session did not get the new policy: %v", err)
+	}
+
+	offset = len(p.Stderr())
+	writeConfigFile(t, path, strings.Replace(guardedConfig(t), "no-where: block", "no-wher: allow", 1))
+	if err := p.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitStderr(t, p, offset, "no-wher", 5*time.Second)
+	time.Sleep(200 * time.Millisecond)
+	if _, err := conn.Exec(ctx, "UPDATE "+tbl+" SET note = 'still blocked'"); err == nil || !strings.Contains(err.Error(), "belay: no-where") {
+		t.Fatalf("an invalid file changed the running policy: %v", err)
+	}
+	_, body := httpGet(t, p.AdminURL()+"/metrics")
+	if !strings.Contains(body, `belay_config_reloads_total{result="error"} 1`) {
+		t.Fatalf("the failed reload is not counted:\n%s", grepLines(body, "reloads"))
+	}
 }
