@@ -52,18 +52,30 @@ func (g *Guard) Inspect(s *SessionInfo, st *Statement) Verdict {
 	worst := policy.Decision{Action: policy.Allow}
 	var worstFacts *rules.Facts
 	var worstFingerprint string
+	// A string may PREPARE and EXECUTE the same name: resolve each EXECUTE
+	// against what the statements before it prepared.
+	var local map[string]*rules.Facts
+	resolved := s.guard.resolvedBuf[:0]
 	for i := range in.Statements {
 		v := &in.Statements[i]
-		facts := s.resolvePrepared(v.Facts)
+		facts := s.resolvePrepared(v.Facts, local)
+		if p := v.Facts.Prepared; p != nil && p.Op == rules.PrepareOp {
+			if local == nil {
+				local = make(map[string]*rules.Facts)
+			}
+			local[p.Name] = v.Facts
+		}
+		resolved = append(resolved, facts)
 		d := profile.Decide(facts.Findings)
 		if d.Action > worst.Action {
 			worst, worstFacts, worstFingerprint = d, facts, v.Fingerprint
 		}
 	}
+	s.guard.resolvedBuf = resolved
 	decision := worst.Action
 	for i := range in.Statements {
 		v := &in.Statements[i]
-		facts := s.resolvePrepared(v.Facts)
+		facts := resolved[i]
 		d := profile.Decide(facts.Findings)
 		if decision == policy.Block {
 			d = worst // statements that would pass do not run either

@@ -15,6 +15,8 @@ type guardState struct {
 	policy   *policy.Policy
 	profile  *policy.Profile
 	prepared map[string]*rules.Facts
+	// resolvedBuf is reused by every Inspect, so deciding allocates nothing.
+	resolvedBuf []*rules.Facts
 }
 
 // profileFor returns the session's profile, matching again after a reload.
@@ -41,10 +43,14 @@ var unknownPrepared = &rules.Facts{Kind: rules.KindUnknown, Findings: []rules.Fi
 }}}
 
 // resolvePrepared returns the facts that decide a statement: for EXECUTE
-// name, those of what was prepared under that name.
-func (s *SessionInfo) resolvePrepared(f *rules.Facts) *rules.Facts {
+// name, those of what was prepared under that name (earlier in the same
+// query string, in local, or earlier in the session).
+func (s *SessionInfo) resolvePrepared(f *rules.Facts, local map[string]*rules.Facts) *rules.Facts {
 	if f.Prepared == nil || f.Prepared.Op != rules.ExecuteOp {
 		return f
+	}
+	if p, ok := local[f.Prepared.Name]; ok {
+		return p
 	}
 	if p, ok := s.guard.prepared[f.Prepared.Name]; ok {
 		return p

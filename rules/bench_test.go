@@ -44,3 +44,20 @@ func BenchmarkClassifyMiss(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkInspectMiss is the guard's cold path: a statement shape never
+// seen before, parsed, analysed by every rule and cached.
+func BenchmarkInspectMiss(b *testing.B) {
+	c := NewClassifier(Options{})
+	var sc Scratch
+	q := make([]byte, 0, len(benchSQL)+32)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		// A new column alias is a new shape (a new OFFSET literal is not).
+		q = strconv.AppendInt(append(q[:0], "SELECT 1 AS c"...), int64(i), 10)
+		q = append(append(q, ","...), benchSQL[len("SELECT"):]...)
+		if c.Inspect(q, &sc).Err != nil {
+			b.Fatal("parse error")
+		}
+	}
+}

@@ -185,6 +185,10 @@ func TestGuardPgx(t *testing.T) {
 	if err := conn.QueryRow(ctx, "EXECUTE one(1)", pgx.QueryExecModeSimpleProtocol).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("EXECUTE of an allowed statement: %d %v", n, err)
 	}
+	// PREPARE and EXECUTE in one query string.
+	if _, err := conn.Exec(ctx, "PREPARE two AS SELECT count(*) FROM "+tbl+" WHERE id = $1; EXECUTE two(2)", pgx.QueryExecModeSimpleProtocol); err != nil {
+		t.Fatalf("PREPARE and EXECUTE in one string: %v", err)
+	}
 	_, err = conn.Exec(ctx, "EXECUTE never_prepared", pgx.QueryExecModeSimpleProtocol)
 	if err == nil || !strings.Contains(err.Error(), "belay: unknown-prepared") {
 		t.Fatalf("EXECUTE of an unknown name: want unknown-prepared, got %v", err)
