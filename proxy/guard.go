@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/belay-proxy/belay/audit"
 	"github.com/belay-proxy/belay/policy"
@@ -135,6 +136,9 @@ func refusal(f rules.Finding, facts *rules.Facts, fingerprint string, profile *p
 		r.Message = string(f.Rule) + ": " + rule.Summary
 	}
 	r.Detail = f.Detail
+	if r.Detail != "" && !strings.HasSuffix(r.Detail, ".") {
+		r.Detail += "."
+	}
 	if fingerprint != "" {
 		r.Detail += fmt.Sprintf(" Statement fingerprint %s.", fingerprint)
 	}
