@@ -32,6 +32,20 @@ const (
 	KeyProfile         = "profile"
 	KeyRule            = "rule"
 	KeyDetail          = "detail"
+	KeyStatus          = "status"
+	KeyRows            = "rows"
+	KeySQLState        = "sqlstate"
+	KeyDuration        = "duration_ms"
+)
+
+// Statuses of a statement in its audit line.
+const (
+	StatusOK        = "ok"        // PostgreSQL completed it
+	StatusError     = "error"     // PostgreSQL raised an error (sqlstate)
+	StatusBlocked   = "blocked"   // belay refused it; it never reached PostgreSQL
+	StatusSkipped   = "skipped"   // an earlier error ended its query string or batch
+	StatusSuspended = "suspended" // an Execute with a row limit stopped early
+	StatusUnknown   = "unknown"   // the connection ended before the answer came
 )
 
 // Logger writes audit lines. The zero value is not usable; use Open.
@@ -93,11 +107,17 @@ type Statement struct {
 	Profile         string // the policy profile that decided
 	Rule            string // the deciding rule, when one fired
 	Detail          string // what the rule saw (never literal values)
+
+	// The outcome, when known.
+	Status   string
+	Rows     int64 // from CommandComplete; -1 when it carries no count
+	SQLState string
+	Duration time.Duration // from forwarding to PostgreSQL's answer
 }
 
 // Log writes one audit line.
 func (l *Logger) Log(s *Statement) {
-	fields := make([]zap.Field, 0, 16)
+	fields := make([]zap.Field, 0, 20)
 	fields = append(fields,
 		zap.Uint64(KeySession, s.Session),
 		zap.String(KeyUser, s.User),
@@ -116,6 +136,18 @@ func (l *Logger) Log(s *Statement) {
 	if s.Rule != "" {
 		fields = append(fields, zap.String(KeyRule, s.Rule), zap.String(KeyDetail, s.Detail))
 	}
+	if s.Status != "" {
+		fields = append(fields, zap.String(KeyStatus, s.Status))
+		if s.Rows >= 0 {
+			fields = append(fields, zap.Int64(KeyRows, s.Rows))
+		}
+		if s.SQLState != "" {
+			fields = append(fields, zap.String(KeySQLState, s.SQLState))
+		}
+		if s.Duration > 0 {
+			fields = append(fields, zap.Float64(KeyDuration, float64(s.Duration.Microseconds())/1000))
+		}
+	}
 	if s.StatementName != "" {
 		fields = append(fields, zap.String(KeyStatementName, s.StatementName))
 	}
@@ -130,6 +162,9 @@ func (l *Logger) Log(s *Statement) {
 	}
 	l.log.Info("statement", fields...)
 }
+
+// Enabled reports whether lines are written at all (output is not "off").
+func (l *Logger) Enabled() bool { return l.buffered != nil || l.closer != nil }
 
 // Close flushes buffered lines and closes a file output.
 func (l *Logger) Close() error {

@@ -41,12 +41,12 @@ func (g *Guard) Inspect(s *SessionInfo, st *Statement) Verdict {
 	}
 	if g.Classifier == nil {
 		g.Metrics.countStatement(rules.KindUnknown, policy.Allow)
-		g.Audit.Log(&line)
+		g.record(s, &line, nil)
 		return Verdict{Action: Allow}
 	}
 	in := g.Classifier.Inspect(st.Text, st.Scratch)
 	if in.Err != nil {
-		return g.refuseUnreadable(profile, &line, in.Err)
+		return g.refuseUnreadable(s, profile, &line, in.Err)
 	}
 
 	// Decide every statement first: the string runs whole or not at all.
@@ -74,6 +74,7 @@ func (g *Guard) Inspect(s *SessionInfo, st *Statement) Verdict {
 	}
 	s.guard.resolvedBuf = resolved
 	decision := worst.Action
+	lines := s.guard.linesBuf[:0]
 	for i := range in.Statements {
 		v := &in.Statements[i]
 		facts := resolved[i]
@@ -86,16 +87,38 @@ func (g *Guard) Inspect(s *SessionInfo, st *Statement) Verdict {
 		line.Fingerprint, line.Normalized = v.Fingerprint, v.Normalized
 		line.Decision = d.Action.String()
 		line.Rule, line.Detail = string(d.Finding.Rule), d.Finding.Detail
-		g.Audit.Log(&line)
+		lines = append(lines, line)
 	}
 	if decision != policy.Block {
+		for i := range lines {
+			g.record(s, &lines[i], nil)
+		}
 		for i := range in.Statements {
 			s.notePrepared(in.Statements[i].Facts, st)
 		}
+		s.guard.linesBuf = lines[:0]
 		return Verdict{Action: Allow}
 	}
 	g.Metrics.countBlocked(worst.Finding.Rule, profile.Name)
-	return Verdict{Action: Block, Refusal: refusal(worst.Finding, worstFacts, worstFingerprint, profile)}
+	r := refusal(worst.Finding, worstFacts, worstFingerprint, profile)
+	for i := range lines {
+		g.record(s, &lines[i], r)
+	}
+	s.guard.linesBuf = lines[:0]
+	return Verdict{Action: Block, Refusal: r}
+}
+
+// record writes a blocked statement's audit line now, and hands an allowed
+// one to the session's trail, which writes it with PostgreSQL's answer.
+func (g *Guard) record(s *SessionInfo, line *audit.Statement, blocked *Refusal) {
+	if blocked != nil {
+		line.Status, line.SQLState, line.Rows = audit.StatusBlocked, blocked.SQLState, -1
+		g.Audit.Log(line)
+		return
+	}
+	if g.Audit.Enabled() {
+		s.trail.stage(g.Audit, line)
+	}
 }
 
 func (g *Guard) policy() *policy.Policy {
@@ -108,7 +131,7 @@ func (g *Guard) policy() *policy.Policy {
 // refuseUnreadable decides on text the classifier could not read: in a
 // guarded profile it is blocked (fail closed), in audit-only PostgreSQL
 // gets it and answers for itself.
-func (g *Guard) refuseUnreadable(profile *policy.Profile, line *audit.Statement, perr *rules.ParseError) Verdict {
+func (g *Guard) refuseUnreadable(s *SessionInfo, profile *policy.Profile, line *audit.Statement, perr *rules.ParseError) Verdict {
 	f := rules.Finding{Rule: perr.Rule, Detail: perr.Message}
 	if perr.Position > 0 {
 		f.Detail = fmt.Sprintf("%s (at character %d)", perr.Message, perr.Position)
@@ -118,12 +141,14 @@ func (g *Guard) refuseUnreadable(profile *policy.Profile, line *audit.Statement,
 	line.ParseError = perr.Message
 	line.Decision = d.Action.String()
 	line.Rule, line.Detail = string(f.Rule), f.Detail
-	g.Audit.Log(line)
 	if d.Action != policy.Block {
+		g.record(s, line, nil)
 		return Verdict{Action: Allow}
 	}
 	g.Metrics.countBlocked(f.Rule, profile.Name)
-	return Verdict{Action: Block, Refusal: refusal(f, nil, "", profile)}
+	r := refusal(f, nil, "", profile)
+	g.record(s, line, r)
+	return Verdict{Action: Block, Refusal: r}
 }
 
 // refusal is the error a client gets for a blocked statement: the rule id

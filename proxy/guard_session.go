@@ -3,6 +3,7 @@ package proxy
 import (
 	"net/netip"
 
+	"github.com/belay-proxy/belay/audit"
 	"github.com/belay-proxy/belay/policy"
 	"github.com/belay-proxy/belay/rules"
 )
@@ -15,8 +16,9 @@ type guardState struct {
 	policy   *policy.Policy
 	profile  *policy.Profile
 	prepared map[string]*rules.Facts
-	// resolvedBuf is reused by every Inspect, so deciding allocates nothing.
+	// resolvedBuf and linesBuf are reused by every Inspect.
 	resolvedBuf []*rules.Facts
+	linesBuf    []audit.Statement
 }
 
 // profileFor returns the session's profile, matching again after a reload.

@@ -69,6 +69,7 @@ type SessionInfo struct {
 	ClientAddr      string
 
 	guard guardState // the Guard's per-session memory
+	trail trail      // audit lines waiting for PostgreSQL's answer
 }
 
 // Inspector is the seam between the relay and the guard: every Query and

@@ -322,6 +322,8 @@ func (d *loopDir) relay() error {
 				d.dropping = true
 			} else if d.toUpstream && typ == 'F' {
 				requests++
+			} else if d.toUpstream && typ == 'B' && s.info.trail.active.Load() {
+				s.noteBind(d.buf[pos:d.end])
 			}
 			pos = d.end
 			continue
@@ -349,22 +351,33 @@ func (d *loopDir) relay() error {
 			case 'X':
 				d.ls.terminate = true
 			}
-		} else if typ == 'E' && s.state.raisesOut.Load() > 0 {
-			if mine, ok := unmarkRaise(msg); ok {
-				s.state.raisedError()
-				if err := d.cut(pos, pos+size, 0); err != nil {
-					return err
+		} else {
+			switch typ {
+			case 'E':
+				if s.state.raisesOut.Load() > 0 {
+					if mine, ok := unmarkRaise(msg); ok {
+						s.state.raisedError()
+						if err := d.cut(pos, pos+size, 0); err != nil {
+							return err
+						}
+						if err := d.emit(mine); err != nil {
+							return err
+						}
+						break
+					}
 				}
-				if err := d.emit(mine); err != nil {
-					return err
-				}
-			}
-		} else if typ == 'Z' {
-			swallow, end := s.state.answered(msg[headerLen])
-			endNow = endNow || end
-			if swallow {
-				if err := d.cut(pos, pos+size, 0); err != nil {
-					return err
+				s.info.trail.answer(typ, msg)
+			case 'C', 'I', 's':
+				s.info.trail.answer(typ, msg)
+			case 'Z':
+				swallow, end := s.state.answered(msg[headerLen])
+				endNow = endNow || end
+				if swallow {
+					if err := d.cut(pos, pos+size, 0); err != nil {
+						return err
+					}
+				} else {
+					s.info.trail.answer(typ, msg)
 				}
 			}
 		}

@@ -177,6 +177,9 @@ func (s *session) relayLargeClientMessage(typ byte, size int) error {
 		if s.skipToSync {
 			return m.streamTo(io.Discard, size)
 		}
+		if typ == 'B' && s.info.trail.active.Load() {
+			s.noteBind(m.bytes(0, m.buffered()))
+		}
 		requests := 0
 		if typ == 'F' {
 			requests = 1
@@ -267,24 +270,29 @@ func (s *session) pumpUpstream() error {
 				}
 				continue
 			}
-			if typ == 'E' && s.state.raisesOut.Load() > 0 {
-				if mine, ok := unmarkRaise(m.bytes(pos, size)); ok {
-					s.state.raisedError()
-					if err := s.writeClientCounted(m.bytes(0, pos)); err != nil {
-						return err
+			switch typ {
+			case 'E':
+				if s.state.raisesOut.Load() > 0 {
+					if mine, ok := unmarkRaise(m.bytes(pos, size)); ok {
+						s.state.raisedError()
+						if err := s.writeClientCounted(m.bytes(0, pos)); err != nil {
+							return err
+						}
+						if err := s.writeClientCounted(mine); err != nil {
+							return err
+						}
+						m.consume(pos + size)
+						pos = 0
+						continue
 					}
-					if err := s.writeClientCounted(mine); err != nil {
-						return err
-					}
-					m.consume(pos + size)
-					pos = 0
-					continue
 				}
-			}
-			if typ == 'Z' {
+				s.info.trail.answer(typ, m.bytes(pos, size))
+			case 'C', 'I', 's':
+				s.info.trail.answer(typ, m.bytes(pos, size))
+			case 'Z':
 				swallow, end := s.state.answered(m.bytes(pos, size)[headerLen])
 				endNow = endNow || end
-				if swallow { // answers a request belay injected
+				if swallow { // answers belay's raise inside an extended batch
 					if err := s.writeClientCounted(m.bytes(0, pos)); err != nil {
 						return err
 					}
@@ -292,6 +300,7 @@ func (s *session) pumpUpstream() error {
 					pos = 0
 					continue
 				}
+				s.info.trail.answer(typ, m.bytes(pos, size))
 			}
 			pos += size
 		}

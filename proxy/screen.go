@@ -27,12 +27,16 @@ var forwardIt = screenResult{forward: true}
 // screenClient decides what becomes of one complete client message. unsent
 // is the number of requests already screened but not yet written upstream.
 func (s *session) screenClient(typ byte, msg []byte, unsent int) (screenResult, error) {
+	t := &s.info.trail
 	if s.skipToSync {
 		switch typ {
 		case 'S':
 			s.skipToSync, s.inBatch = false, false
 			if s.localSync {
 				return screenResult{client: readyForQuery(s.state.status())}, nil
+			}
+			if t.active.Load() {
+				t.synced()
 			}
 			return forwardIt, nil
 		case 'X':
@@ -44,16 +48,25 @@ func (s *session) screenClient(typ byte, msg []byte, unsent int) (screenResult, 
 	case 'Q':
 		v := s.inspectQuery(msg)
 		if v.Action != Block {
+			if t.active.Load() {
+				t.queryForwarded()
+			}
 			return forwardIt, nil
 		}
 		if s.idle(unsent) {
 			return screenResult{client: append(encodeError("ERROR", v.Refusal.clientError()), readyForQuery('I')...)}, nil
+		}
+		if t.active.Load() {
+			t.queryForwarded() // belay's raise: a request without lines
 		}
 		return screenResult{upstream: raiseQuery(v.Refusal)}, nil
 	case 'P':
 		v, err := s.inspectParse(msg)
 		if err != nil || v.Action != Block {
 			s.inBatch = true
+			if err == nil && t.active.Load() {
+				t.parsed(s.stmt.Name)
+			}
 			return forwardIt, err
 		}
 		s.skipToSync = true
@@ -65,10 +78,40 @@ func (s *session) screenClient(typ byte, msg []byte, unsent int) (screenResult, 
 		return screenResult{upstream: raiseQuery(v.Refusal), midBatch: true}, nil
 	case 'S':
 		s.inBatch = false
-	case 'B', 'E', 'D', 'C', 'H':
+		if t.active.Load() {
+			t.synced()
+		}
+	case 'F':
+		if t.active.Load() {
+			t.queryForwarded()
+		}
+	case 'B':
+		s.inBatch = true
+		if t.active.Load() {
+			s.noteBind(msg)
+		}
+	case 'E':
+		s.inBatch = true
+		if t.active.Load() {
+			t.executed(cstring(msg[headerLen:]))
+		}
+	case 'C':
+		s.inBatch = true
+		if body := msg[headerLen:]; len(body) > 1 && body[0] == 'S' && t.active.Load() {
+			t.closed(cstring(body[1:]))
+		}
+	case 'D', 'H':
 		s.inBatch = true
 	}
 	return forwardIt, nil
+}
+
+// noteBind tells the trail which statement a Bind's portal runs; msg may
+// be only the start of a large Bind.
+func (s *session) noteBind(msg []byte) {
+	if portal, stmt, ok := bindNames(msg[headerLen:]); ok {
+		s.info.trail.bound(portal, stmt)
+	}
 }
 
 // idle reports whether nothing is in flight and no transaction is open, so

@@ -81,6 +81,7 @@ func (s *session) run() {
 	defer s.close()
 	err := s.serve()
 	s.finish(err)
+	s.info.trail.flush() // statements whose answer never came
 }
 
 func (s *session) serve() error {

@@ -15,14 +15,20 @@ import (
 
 // auditLine is the part of an audit line the tests look at.
 type auditLine struct {
-	User            string `json:"user"`
-	Database        string `json:"database"`
-	ApplicationName string `json:"application_name"`
-	ClientAddr      string `json:"client_addr"`
-	Fingerprint     string `json:"fingerprint"`
-	Statement       string `json:"statement"`
-	Decision        string `json:"decision"`
-	Protocol        string `json:"protocol"`
+	User            string  `json:"user"`
+	Database        string  `json:"database"`
+	ApplicationName string  `json:"application_name"`
+	ClientAddr      string  `json:"client_addr"`
+	Fingerprint     string  `json:"fingerprint"`
+	Statement       string  `json:"statement"`
+	Decision        string  `json:"decision"`
+	Protocol        string  `json:"protocol"`
+	Kind            string  `json:"kind"`
+	Rule            string  `json:"rule"`
+	Status          string  `json:"status"`
+	Rows            *int64  `json:"rows"`
+	SQLState        string  `json:"sqlstate"`
+	DurationMS      float64 `json:"duration_ms"`
 }
 
 // TestAudit sends two statements in one simple Query (psql) and two through

@@ -1,0 +1,298 @@
+package proxy
+
+import (
+	"bytes"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/belay-proxy/belay/audit"
+)
+
+// trail completes audit lines with what PostgreSQL answered: rows from
+// CommandComplete, the SQLSTATE of an error, the time it took. A line is
+// written when its statement's answer arrives (or, for statements an
+// earlier error kept from running, when the request's ReadyForQuery does).
+//
+// Answers come in the order requests were sent, so the trail is a FIFO of
+// requests (a Query, a Sync closing an extended batch, a FunctionCall),
+// each with the lines of the statements it runs. A completion message
+// belongs to the oldest unanswered request; when none is queued, to the
+// extended batch still open (its Sync not sent yet). Belay's own raise
+// Queries never reach the trail: their errors and swallowed ReadyForQuery
+// are recognised before.
+//
+// The client-reading side adds, the server-reading side completes: in the
+// goroutine relay those are two goroutines, hence the mutex.
+type trail struct {
+	mu       sync.Mutex
+	log      *audit.Logger
+	staged   []audit.Statement // lines of the statement being screened
+	requests []trailRequest
+	open     trailRequest // the extended batch since the last Sync
+
+	// Extended protocol: what each prepared statement and portal runs.
+	named   map[string]*audit.Statement
+	unnamed audit.Statement
+	portals map[string]*audit.Statement // by portal name; "" is the unnamed portal
+
+	// active is set by the first staged line: with auditing off the
+	// relay's hooks return at once.
+	active atomic.Bool
+}
+
+type trailRequest struct {
+	lines []trailLine
+	next  int // first line without an answer
+}
+
+type trailLine struct {
+	line  audit.Statement
+	start time.Time
+}
+
+// stage keeps a line of the statement being inspected until the relay
+// forwards it (or drops it).
+func (t *trail) stage(log *audit.Logger, line *audit.Statement) {
+	t.active.Store(true)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.log = log
+	c := *line
+	c.Normalized = bytes.Clone(line.Normalized)
+	c.Raw = bytes.Clone(line.Raw)
+	t.staged = append(t.staged, c)
+}
+
+// unstage forgets the staged lines of a statement that was not forwarded.
+func (t *trail) unstage() {
+	t.mu.Lock()
+	t.staged = t.staged[:0]
+	t.mu.Unlock()
+}
+
+// queryForwarded queues a Query with its staged lines (none for belay's
+// own raise Query or a FunctionCall).
+func (t *trail) queryForwarded() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := time.Now()
+	r := trailRequest{lines: make([]trailLine, len(t.staged))}
+	for i := range t.staged {
+		r.lines[i] = trailLine{line: t.staged[i], start: now}
+	}
+	t.staged = t.staged[:0]
+	t.requests = append(t.requests, r)
+}
+
+// parsed remembers the line of an allowed Parse for the Executes to come.
+func (t *trail) parsed(name string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var line audit.Statement // an empty Parse: nothing to audit
+	if len(t.staged) > 0 {
+		line = t.staged[0]
+	}
+	t.staged = t.staged[:0]
+	if name == "" {
+		t.unnamed = line
+		return
+	}
+	if t.named == nil {
+		t.named = make(map[string]*audit.Statement)
+	}
+	t.named[name] = &line
+}
+
+// bound notes which statement a portal runs.
+func (t *trail) bound(portal, stmt []byte) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	line := &t.unnamed
+	if len(stmt) > 0 {
+		if line = t.named[string(stmt)]; line == nil {
+			return // prepared before belay saw it: nothing to audit with
+		}
+	}
+	if t.portals == nil {
+		t.portals = make(map[string]*audit.Statement)
+	}
+	t.portals[string(portal)] = line
+}
+
+// executed adds a line for an Execute to the open batch.
+func (t *trail) executed(portal []byte) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	line := t.portals[string(portal)]
+	if line == nil || line.Decision == "" { // no Parse seen for it
+		return
+	}
+	t.open.lines = append(t.open.lines, trailLine{line: *line, start: time.Now()})
+}
+
+// closed forgets a named prepared statement the client closed.
+func (t *trail) closed(stmt []byte) {
+	t.mu.Lock()
+	delete(t.named, string(stmt))
+	t.mu.Unlock()
+}
+
+// synced queues the open batch: its Sync was forwarded.
+func (t *trail) synced() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.requests = append(t.requests, t.open)
+	t.open = trailRequest{}
+}
+
+// answer takes one of PostgreSQL's messages that end a statement or a
+// request; a no-op until the first audit line was staged.
+func (t *trail) answer(typ byte, msg []byte) {
+	if !t.active.Load() {
+		return
+	}
+	if typ == 'Z' {
+		t.answered()
+		return
+	}
+	t.completed(typ, msg)
+}
+
+// current is the request the next completion message answers.
+func (t *trail) current() *trailRequest {
+	if len(t.requests) > 0 {
+		return &t.requests[0]
+	}
+	return &t.open
+}
+
+// completed takes a CommandComplete, EmptyQueryResponse, PortalSuspended
+// or ErrorResponse from PostgreSQL.
+func (t *trail) completed(typ byte, msg []byte) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r := t.current()
+	if r.next >= len(r.lines) {
+		return // a statement belay has no line for (Parse or Bind errors, FunctionCall)
+	}
+	l := &r.lines[r.next]
+	r.next++
+	l.line.Duration = time.Since(l.start)
+	l.line.Rows = -1
+	switch typ {
+	case 'C':
+		l.line.Status = audit.StatusOK
+		l.line.Rows = commandRows(msg[headerLen:])
+	case 'I':
+		l.line.Status, l.line.Rows = audit.StatusOK, 0
+	case 's':
+		l.line.Status = audit.StatusSuspended
+	case 'E':
+		l.line.Status = audit.StatusError
+		l.line.SQLState = errorCode(msg[headerLen:])
+		// PostgreSQL runs nothing more of this request.
+		t.write(&l.line)
+		t.skipRest(r)
+		return
+	}
+	t.write(&l.line)
+}
+
+// answered takes a ReadyForQuery: the oldest request is done.
+func (t *trail) answered() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.requests) == 0 {
+		return
+	}
+	t.skipRest(&t.requests[0])
+	t.requests[0] = trailRequest{}
+	t.requests = t.requests[1:]
+	if len(t.requests) == 0 {
+		t.requests = t.requests[:0:0] // let the backing array go
+	}
+}
+
+// flush writes every line still waiting, when the session ends.
+func (t *trail) flush() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := range t.requests {
+		t.finishRest(&t.requests[i], audit.StatusUnknown)
+	}
+	t.finishRest(&t.open, audit.StatusUnknown)
+	t.requests = nil
+	t.open = trailRequest{}
+}
+
+func (t *trail) skipRest(r *trailRequest) { t.finishRest(r, audit.StatusSkipped) }
+
+func (t *trail) finishRest(r *trailRequest, status string) {
+	for ; r.next < len(r.lines); r.next++ {
+		l := &r.lines[r.next]
+		l.line.Status, l.line.Rows = status, -1
+		t.write(&l.line)
+	}
+}
+
+func (t *trail) write(line *audit.Statement) {
+	if t.log != nil {
+		t.log.Log(line)
+	}
+}
+
+// commandRows is the row count at the end of a CommandComplete tag
+// ("UPDATE 3", "INSERT 0 1", "SELECT 5"), or -1 for tags without one.
+func commandRows(body []byte) int64 {
+	if i := bytes.IndexByte(body, 0); i >= 0 {
+		body = body[:i]
+	}
+	sp := bytes.LastIndexByte(body, ' ')
+	if sp < 0 {
+		return -1
+	}
+	n, err := strconv.ParseInt(string(body[sp+1:]), 10, 64)
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// errorCode is the SQLSTATE field of an ErrorResponse.
+func errorCode(fields []byte) string {
+	for len(fields) > 0 && fields[0] != 0 {
+		end := bytes.IndexByte(fields, 0)
+		if end < 0 {
+			return ""
+		}
+		if fields[0] == 'C' {
+			return string(fields[1:end])
+		}
+		fields = fields[end+1:]
+	}
+	return ""
+}
+
+// bindNames reads the portal and statement names at the start of a Bind
+// message body; ok is false when they are not all there.
+func bindNames(body []byte) (portal, stmt []byte, ok bool) {
+	i := bytes.IndexByte(body, 0)
+	if i < 0 {
+		return nil, nil, false
+	}
+	j := bytes.IndexByte(body[i+1:], 0)
+	if j < 0 {
+		return nil, nil, false
+	}
+	return body[:i], body[i+1 : i+1+j], true
+}
+
+// cstring is the NUL-terminated string at the start of b.
+func cstring(b []byte) []byte {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		return b[:i]
+	}
+	return b
+}
