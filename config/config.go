@@ -30,6 +30,7 @@ type Config struct {
 	Log       Log      `yaml:"log"`
 	Limits    Limits   `yaml:"limits"`
 	Shutdown  Shutdown `yaml:"shutdown"`
+	Metrics   Metrics  `yaml:"metrics"`
 	// PolicySpec is the policy section as written (docs/policy.md); nil
 	// when the file has none. The relay uses the compiled form, Policy().
 	PolicySpec *policy.Spec `yaml:"policy"`
@@ -95,6 +96,14 @@ type Limits struct {
 	// machine with PostgreSQL, and every CPU it takes is one the server
 	// lacks. The GOMAXPROCS environment variable, when set, wins.
 	MaxProcs int `yaml:"max_procs"`
+}
+
+// Metrics configures what the admin port's metrics may reveal.
+type Metrics struct {
+	// PerUser also counts blocked statements by user name
+	// (belay_blocked_by_user_total). Off by default: user names are
+	// unbounded label values and may be sensitive.
+	PerUser bool `yaml:"per_user"`
 }
 
 // Shutdown configures SIGTERM handling.

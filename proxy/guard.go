@@ -20,6 +20,7 @@ type Guard struct {
 	Audit      *audit.Logger
 	Literals   bool // audit raw statement text, literals included
 	Metrics    *Metrics
+	PerUser    bool // also count blocks by user name (metrics.per_user)
 }
 
 // Inspect implements Inspector.
@@ -99,7 +100,7 @@ func (g *Guard) Inspect(s *SessionInfo, st *Statement) Verdict {
 		s.guard.linesBuf = lines[:0]
 		return Verdict{Action: Allow}
 	}
-	g.Metrics.countBlocked(worst.Finding.Rule, profile.Name)
+	g.Metrics.countBlocked(worst.Finding.Rule, profile.Name, g.userLabel(s))
 	r := refusal(worst.Finding, worstFacts, worstFingerprint, profile)
 	for i := range lines {
 		g.record(s, &lines[i], r)
@@ -119,6 +120,15 @@ func (g *Guard) record(s *SessionInfo, line *audit.Statement, blocked *Refusal) 
 	if g.Audit.Enabled() {
 		s.trail.stage(g.Audit, line)
 	}
+}
+
+// userLabel is the user label value for blocked-statement metrics: none
+// unless the configuration opts in.
+func (g *Guard) userLabel(s *SessionInfo) string {
+	if g.PerUser {
+		return s.User
+	}
+	return ""
 }
 
 func (g *Guard) policy() *policy.Policy {
@@ -145,7 +155,7 @@ func (g *Guard) refuseUnreadable(s *SessionInfo, profile *policy.Profile, line *
 		g.record(s, line, nil)
 		return Verdict{Action: Allow}
 	}
-	g.Metrics.countBlocked(f.Rule, profile.Name)
+	g.Metrics.countBlocked(f.Rule, profile.Name, g.userLabel(s))
 	r := refusal(f, nil, "", profile)
 	g.record(s, line, r)
 	return Verdict{Action: Block, Refusal: r}

@@ -21,6 +21,7 @@ type Metrics struct {
 	CancelRequests      *prometheus.CounterVec
 	ConfigReloads       *prometheus.CounterVec
 	Blocked             *prometheus.CounterVec
+	BlockedByUser       *prometheus.CounterVec
 	ParseSeconds        prometheus.Histogram
 
 	// statements[kind][action] pre-binds the hot path's label values.
@@ -45,6 +46,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Blocked: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "belay_blocked_total", Help: "Query strings and Parse messages blocked, by the deciding rule and the policy profile.",
 		}, []string{"rule", "profile"}),
+		BlockedByUser: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "belay_blocked_by_user_total", Help: "Blocked query strings and Parse messages by rule and user; counted only with metrics.per_user.",
+		}, []string{"rule", "user"}),
 		ParseSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "belay_parse_duration_seconds", Help: "Time to parse and classify a statement the cache did not know.",
 			Buckets: prometheus.ExponentialBuckets(5e-6, 2.5, 10),
@@ -66,7 +70,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"result"}),
 	}
 	reg.MustRegister(m.ConnectionsOpen, m.ConnectionsTotal, m.ConnectionsRejected, m.Statements,
-		m.BytesClientToServer, m.BytesServerToClient, m.UpstreamErrors, m.CancelRequests, m.ConfigReloads, m.Blocked, m.ParseSeconds)
+		m.BytesClientToServer, m.BytesServerToClient, m.UpstreamErrors, m.CancelRequests, m.ConfigReloads, m.Blocked, m.BlockedByUser, m.ParseSeconds)
 	m.resolve()
 	return m
 }
@@ -87,8 +91,11 @@ func (m *Metrics) countStatement(k rules.Kind, a policy.Action) {
 	}
 }
 
-func (m *Metrics) countBlocked(rule rules.RuleID, profile string) {
+func (m *Metrics) countBlocked(rule rules.RuleID, profile, user string) {
 	m.Blocked.WithLabelValues(string(rule), profile).Inc()
+	if user != "" {
+		m.BlockedByUser.WithLabelValues(string(rule), user).Inc()
+	}
 }
 
 // ObserveParse feeds the parse-time histogram (rules.Options.ObserveParse).

@@ -192,7 +192,7 @@ func (g *inspectors) build(cfg *config.Config) (proxy.Inspector, error) {
 	if cfg.Classify {
 		cl = g.classifier
 	}
-	return &proxy.Guard{Classifier: cl, Policy: cfg.Policy(), Audit: g.audit, Literals: cfg.Audit.Literals, Metrics: g.metrics}, nil
+	return &proxy.Guard{Classifier: cl, Policy: cfg.Policy(), Audit: g.audit, Literals: cfg.Audit.Literals, Metrics: g.metrics, PerUser: cfg.Metrics.PerUser}, nil
 }
 
 func (g *inspectors) close() {
