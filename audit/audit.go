@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
-	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 )
 
@@ -50,8 +50,7 @@ const (
 
 // Logger writes audit lines. The zero value is not usable; use Open.
 type Logger struct {
-	log      *zap.Logger
-	buffered *zapcore.BufferedWriteSyncer
+	buffered *zapcore.BufferedWriteSyncer // nil when output is "off"
 	closer   io.Closer
 }
 
@@ -61,7 +60,7 @@ type Logger struct {
 // 200 ms and on Close, so auditing costs no syscall per statement.
 func Open(output string) (*Logger, error) {
 	if output == "off" {
-		return &Logger{log: zap.NewNop()}, nil
+		return &Logger{}, nil
 	}
 	var w zapcore.WriteSyncer
 	var closer io.Closer
@@ -78,15 +77,7 @@ func Open(output string) (*Logger, error) {
 		w, closer = f, f
 	}
 	bw := &zapcore.BufferedWriteSyncer{WS: w, Size: 256 << 10, FlushInterval: 200 * time.Millisecond}
-	enc := zapcore.NewJSONEncoder(zapcore.EncoderConfig{
-		TimeKey:        "ts",
-		MessageKey:     "event",
-		EncodeTime:     zapcore.RFC3339NanoTimeEncoder,
-		EncodeDuration: zapcore.MillisDurationEncoder,
-		LineEnding:     zapcore.DefaultLineEnding,
-	})
-	core := zapcore.NewCore(enc, bw, zapcore.InfoLevel)
-	return &Logger{log: zap.New(core), buffered: bw, closer: closer}, nil
+	return &Logger{buffered: bw, closer: closer}, nil
 }
 
 // Statement is what one audit line records about a statement.
@@ -117,51 +108,18 @@ type Statement struct {
 
 // Log writes one audit line.
 func (l *Logger) Log(s *Statement) {
-	fields := make([]zap.Field, 0, 20)
-	fields = append(fields,
-		zap.Uint64(KeySession, s.Session),
-		zap.String(KeyUser, s.User),
-		zap.String(KeyDatabase, s.Database),
-		zap.String(KeyApplicationName, s.ApplicationName),
-		zap.String(KeyClientAddr, s.ClientAddr),
-		zap.String(KeyProtocol, s.Protocol),
-		zap.String(KeyDecision, s.Decision),
-	)
-	if s.Kind != "" {
-		fields = append(fields, zap.String(KeyKind, s.Kind))
+	if l.buffered == nil {
+		return
 	}
-	if s.Profile != "" {
-		fields = append(fields, zap.String(KeyProfile, s.Profile))
+	bp := linePool.Get().(*[]byte)
+	*bp = appendLine((*bp)[:0], s, time.Now())
+	_, _ = l.buffered.Write(*bp) // errors surface on Sync and Close
+	if cap(*bp) <= 64<<10 {      // do not keep a huge raw statement's buffer
+		linePool.Put(bp)
 	}
-	if s.Rule != "" {
-		fields = append(fields, zap.String(KeyRule, s.Rule), zap.String(KeyDetail, s.Detail))
-	}
-	if s.Status != "" {
-		fields = append(fields, zap.String(KeyStatus, s.Status))
-		if s.Rows >= 0 {
-			fields = append(fields, zap.Int64(KeyRows, s.Rows))
-		}
-		if s.SQLState != "" {
-			fields = append(fields, zap.String(KeySQLState, s.SQLState))
-		}
-		if s.Duration > 0 {
-			fields = append(fields, zap.Float64(KeyDuration, float64(s.Duration.Microseconds())/1000))
-		}
-	}
-	if s.StatementName != "" {
-		fields = append(fields, zap.String(KeyStatementName, s.StatementName))
-	}
-	if s.Fingerprint != "" {
-		fields = append(fields, zap.String(KeyFingerprint, s.Fingerprint), zap.ByteString(KeyStatement, s.Normalized))
-	}
-	if s.ParseError != "" {
-		fields = append(fields, zap.String(KeyParseError, s.ParseError))
-	}
-	if s.Raw != nil {
-		fields = append(fields, zap.ByteString(KeyRawStatement, s.Raw))
-	}
-	l.log.Info("statement", fields...)
 }
+
+var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // Enabled reports whether lines are written at all (output is not "off").
 func (l *Logger) Enabled() bool { return l.buffered != nil || l.closer != nil }
