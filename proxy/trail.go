@@ -28,14 +28,16 @@ import (
 type trail struct {
 	mu       sync.Mutex
 	log      *audit.Logger
-	staged   []audit.Statement // lines of the statement being screened
+	staged   []trailLine // lines of the statement being screened
 	requests []trailRequest
-	open     trailRequest // the extended batch since the last Sync
+	open     trailRequest  // the extended batch since the last Sync
+	free     [][]trailLine // line slices of answered requests, kept with their buffers
 
 	// Extended protocol: what each prepared statement and portal runs.
-	named   map[string]*audit.Statement
-	unnamed audit.Statement
-	portals map[string]*audit.Statement // by portal name; "" is the unnamed portal
+	named         map[string]*audit.Statement
+	unnamed       audit.Statement
+	portals       map[string]*audit.Statement // named portals
+	unnamedPortal *audit.Statement
 
 	// active is set by the first staged line: with auditing off the
 	// relay's hooks return at once.
@@ -52,6 +54,38 @@ type trailLine struct {
 	start time.Time
 }
 
+// setLine copies src into dst, reusing dst's byte buffers: the hot path
+// then allocates nothing once a session's buffers have grown.
+func setLine(dst, src *audit.Statement) {
+	norm, raw := dst.Normalized[:0], dst.Raw[:0]
+	*dst = *src
+	dst.Normalized = append(norm, src.Normalized...)
+	dst.Raw = nil
+	if src.Raw != nil {
+		dst.Raw = append(raw, src.Raw...)
+	}
+}
+
+// grow extends lines by one, reusing a slot (and its buffers) if it can.
+func grow(lines []trailLine) ([]trailLine, *trailLine) {
+	n := len(lines)
+	if n < cap(lines) {
+		lines = lines[:n+1]
+	} else {
+		lines = append(lines, trailLine{})
+	}
+	return lines, &lines[n]
+}
+
+func (t *trail) takeFree() []trailLine {
+	if n := len(t.free); n > 0 {
+		l := t.free[n-1]
+		t.free = t.free[:n-1]
+		return l
+	}
+	return nil
+}
+
 // stage keeps a line of the statement being inspected until the relay
 // forwards it (or drops it).
 func (t *trail) stage(log *audit.Logger, line *audit.Statement) {
@@ -59,10 +93,9 @@ func (t *trail) stage(log *audit.Logger, line *audit.Statement) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.log = log
-	c := *line
-	c.Normalized = bytes.Clone(line.Normalized)
-	c.Raw = bytes.Clone(line.Raw)
-	t.staged = append(t.staged, c)
+	var slot *trailLine
+	t.staged, slot = grow(t.staged)
+	setLine(&slot.line, line)
 }
 
 // unstage forgets the staged lines of a statement that was not forwarded.
@@ -78,31 +111,32 @@ func (t *trail) queryForwarded() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := time.Now()
-	r := trailRequest{lines: make([]trailLine, len(t.staged))}
 	for i := range t.staged {
-		r.lines[i] = trailLine{line: t.staged[i], start: now}
+		t.staged[i].start = now
 	}
-	t.staged = t.staged[:0]
-	t.requests = append(t.requests, r)
+	t.requests = append(t.requests, trailRequest{lines: t.staged})
+	t.staged = t.takeFree()
 }
 
 // parsed remembers the line of an allowed Parse for the Executes to come.
 func (t *trail) parsed(name string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var line audit.Statement // an empty Parse: nothing to audit
+	var src audit.Statement // an empty Parse: nothing to audit
 	if len(t.staged) > 0 {
-		line = t.staged[0]
+		src = t.staged[0].line
 	}
 	t.staged = t.staged[:0]
 	if name == "" {
-		t.unnamed = line
+		setLine(&t.unnamed, &src)
 		return
 	}
 	if t.named == nil {
 		t.named = make(map[string]*audit.Statement)
 	}
-	t.named[name] = &line
+	line := new(audit.Statement)
+	setLine(line, &src)
+	t.named[name] = line
 }
 
 // bound notes which statement a portal runs.
@@ -111,9 +145,11 @@ func (t *trail) bound(portal, stmt []byte) {
 	defer t.mu.Unlock()
 	line := &t.unnamed
 	if len(stmt) > 0 {
-		if line = t.named[string(stmt)]; line == nil {
-			return // prepared before belay saw it: nothing to audit with
-		}
+		line = t.named[string(stmt)] // nil: prepared before belay saw it
+	}
+	if len(portal) == 0 {
+		t.unnamedPortal = line
+		return
 	}
 	if t.portals == nil {
 		t.portals = make(map[string]*audit.Statement)
@@ -125,11 +161,17 @@ func (t *trail) bound(portal, stmt []byte) {
 func (t *trail) executed(portal []byte) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	line := t.portals[string(portal)]
+	line := t.unnamedPortal
+	if len(portal) > 0 {
+		line = t.portals[string(portal)]
+	}
 	if line == nil || line.Decision == "" { // no Parse seen for it
 		return
 	}
-	t.open.lines = append(t.open.lines, trailLine{line: *line, start: time.Now()})
+	var slot *trailLine
+	t.open.lines, slot = grow(t.open.lines)
+	setLine(&slot.line, line)
+	slot.start = time.Now()
 }
 
 // closed forgets a named prepared statement the client closed.
@@ -144,7 +186,7 @@ func (t *trail) synced() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.requests = append(t.requests, t.open)
-	t.open = trailRequest{}
+	t.open = trailRequest{lines: t.takeFree()}
 }
 
 // answer takes one of PostgreSQL's messages that end a statement or a
@@ -207,11 +249,13 @@ func (t *trail) answered() {
 	if len(t.requests) == 0 {
 		return
 	}
-	t.skipRest(&t.requests[0])
-	t.requests[0] = trailRequest{}
-	t.requests = t.requests[1:]
-	if len(t.requests) == 0 {
-		t.requests = t.requests[:0:0] // let the backing array go
+	done := t.requests[0]
+	t.skipRest(&done)
+	n := copy(t.requests, t.requests[1:])
+	t.requests[n] = trailRequest{}
+	t.requests = t.requests[:n]
+	if len(t.free) < 8 {
+		t.free = append(t.free, done.lines[:0])
 	}
 }
 
