@@ -135,3 +135,39 @@ func BenchmarkInspectShapeHit(b *testing.B) {
 		}
 	}
 }
+
+// IN lists, VALUES rows and argument lists of any length share one shape
+// (as they share pg_query's fingerprint), so an application's varying list
+// lengths do not each cost a parse.
+func TestInspectListLengthsShareAShape(t *testing.T) {
+	p := &countingParser{}
+	c := NewClassifier(Options{})
+	c.parser = p
+	var fps []string
+	for _, sql := range []string{
+		"SELECT * FROM orders WHERE id IN (1, 2)",
+		"SELECT * FROM orders WHERE id IN (7,8,9,10)",
+		"SELECT * FROM orders WHERE id IN (42)",
+	} {
+		f, norms, err := inspectTexts(t, c, sql)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(norms[0], "42") || strings.Contains(norms[0], "10") {
+			t.Fatalf("literal leaked into %q", norms[0])
+		}
+		fps = append(fps, f[0])
+	}
+	if p.splits != 1 {
+		t.Fatalf("parsed %d times, want once for three list lengths", p.splits)
+	}
+	if fps[0] != fps[1] || fps[1] != fps[2] {
+		t.Fatalf("fingerprints differ: %v", fps)
+	}
+	// Mixed kinds or other separators stay apart.
+	inspectTexts(t, c, "SELECT * FROM orders WHERE id IN (1, 'a')")
+	inspectTexts(t, c, "SELECT * FROM orders WHERE id IN (1 /* c */, 2)")
+	if p.splits != 3 {
+		t.Fatalf("parsed %d times, want 3", p.splits)
+	}
+}

@@ -68,9 +68,20 @@ func MakeShape(text []byte, sc *Scratch) (sh *Shape, ok bool) {
 	key := sc.shape.Key[:0]
 	norm := sc.shape.Normalized[:0]
 	prev := 0
+	var prevKind byte
 	for i, sp := range spans {
-		key = append(key, text[prev:sp.start]...)
-		key = append(key, 0, literalKind(text[sp.start:sp.end]))
+		kind := literalKind(text[sp.start:sp.end])
+		gap := text[prev:sp.start]
+		// A run of literals of one kind ("IN (1, 2, 3)", a VALUES row, a
+		// function's arguments) keys like a single one: how many there are
+		// changes neither the facts the rules see nor pg_query's
+		// fingerprint, and lists of every length would otherwise each
+		// cost a parse.
+		if i == 0 || kind != prevKind || !isListSeparator(gap) {
+			key = append(key, gap...)
+			key = append(key, 0, kind)
+		}
+		prevKind = kind
 		norm = append(norm, text[prev:sp.start]...)
 		norm = append(norm, '$')
 		norm = strconv.AppendInt(norm, int64(maxParam+i+1), 10)
@@ -80,6 +91,24 @@ func MakeShape(text []byte, sc *Scratch) (sh *Shape, ok bool) {
 	norm = append(norm, text[prev:]...)
 	sc.shape = Shape{Key: key, Normalized: norm, Literals: len(spans)}
 	return &sc.shape, true
+}
+
+// isListSeparator reports whether gap is a comma and white space only.
+func isListSeparator(gap []byte) bool {
+	comma := false
+	for _, c := range gap {
+		switch c {
+		case ',':
+			if comma {
+				return false
+			}
+			comma = true
+		case ' ', '\t', '\n', '\r', '\f', '\v':
+		default:
+			return false
+		}
+	}
+	return comma
 }
 
 func literalKind(lit []byte) byte {
