@@ -171,3 +171,23 @@ func TestInspectListLengthsShareAShape(t *testing.T) {
 		t.Fatalf("parsed %d times, want 3", p.splits)
 	}
 }
+
+// pgx sends IN lists as parameters: runs of $n share a shape too, and
+// the normalised text keeps them as written.
+func TestInspectParameterListsShareAShape(t *testing.T) {
+	p := &countingParser{}
+	c := NewClassifier(Options{})
+	c.parser = p
+	_, n1, _ := inspectTexts(t, c, "SELECT * FROM orders WHERE id IN ($1, $2) AND total > 5")
+	_, n2, _ := inspectTexts(t, c, "SELECT * FROM orders WHERE id IN ($1,$2,$3,$4) AND total > 7")
+	if p.splits != 1 {
+		t.Fatalf("parsed %d times, want once", p.splits)
+	}
+	if n1[0] != "SELECT * FROM orders WHERE id IN ($1, $2) AND total > $3" || n2[0] != "SELECT * FROM orders WHERE id IN ($1,$2,$3,$4) AND total > $5" {
+		t.Fatalf("normalised %q, %q", n1[0], n2[0])
+	}
+	inspectTexts(t, c, "SELECT * FROM orders WHERE id IN ($1, $2) AND total > $3")
+	if p.splits != 2 {
+		t.Fatalf("a parameter in place of a literal shared the shape (parsed %d times)", p.splits)
+	}
+}

@@ -37,9 +37,10 @@ const (
 	litString = 's'
 	litBits   = 'b'
 	litDollar = 'd'
+	litParam  = 'p' // a $n parameter: not a literal, but listed alike
 )
 
-// span is one literal: text[start:end].
+// span is one literal or $n parameter: text[start:end].
 type span struct{ start, end int }
 
 // Scratch holds reusable buffers for one goroutine's shaping.
@@ -67,29 +68,39 @@ func MakeShape(text []byte, sc *Scratch) (sh *Shape, ok bool) {
 	}
 	key := sc.shape.Key[:0]
 	norm := sc.shape.Normalized[:0]
-	prev := 0
+	prev, literals := 0, 0
 	var prevKind byte
 	for i, sp := range spans {
-		kind := literalKind(text[sp.start:sp.end])
+		tok := text[sp.start:sp.end]
+		kind := literalKind(tok)
 		gap := text[prev:sp.start]
 		// A run of literals of one kind ("IN (1, 2, 3)", a VALUES row, a
-		// function's arguments) keys like a single one: how many there are
-		// changes neither the facts the rules see nor pg_query's
-		// fingerprint, and lists of every length would otherwise each
-		// cost a parse.
+		// function's arguments), or of $n parameters, keys like a single
+		// one: how many there are changes neither the facts the rules see
+		// nor pg_query's fingerprint, and lists of every length would
+		// otherwise each cost a parse.
 		if i == 0 || kind != prevKind || !isListSeparator(gap) {
 			key = append(key, gap...)
-			key = append(key, 0, kind)
+			if kind == litParam {
+				key = append(key, tok...) // parameters stay as written
+			} else {
+				key = append(key, 0, kind)
+			}
 		}
 		prevKind = kind
-		norm = append(norm, text[prev:sp.start]...)
-		norm = append(norm, '$')
-		norm = strconv.AppendInt(norm, int64(maxParam+i+1), 10)
+		norm = append(norm, gap...)
+		if kind == litParam {
+			norm = append(norm, tok...)
+		} else {
+			literals++
+			norm = append(norm, '$')
+			norm = strconv.AppendInt(norm, int64(maxParam+literals), 10)
+		}
 		prev = sp.end
 	}
 	key = append(key, text[prev:]...)
 	norm = append(norm, text[prev:]...)
-	sc.shape = Shape{Key: key, Normalized: norm, Literals: len(spans)}
+	sc.shape = Shape{Key: key, Normalized: norm, Literals: literals}
 	return &sc.shape, true
 }
 
@@ -115,6 +126,8 @@ func literalKind(lit []byte) byte {
 	switch c := lit[0]; {
 	case c >= '0' && c <= '9', c == '.':
 		return litNumber
+	case c == '$' && len(lit) > 1 && isDigit(lit[1]):
+		return litParam
 	case c == '$':
 		return litDollar
 	case c == 'b' || c == 'B' || c == 'x' || c == 'X':
@@ -134,8 +147,8 @@ func isIdentCont(c byte) bool {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// scanLiterals appends the literal spans of text to spans and returns the
-// highest $n parameter number seen.
+// scanLiterals appends the spans of the literals and $n parameters of text
+// to spans and returns the highest $n parameter number seen.
 func scanLiterals(text []byte, spans []span, d *depthMeter) ([]span, int, bool) {
 	maxParam := 0
 	n := len(text)
@@ -173,6 +186,7 @@ func scanLiterals(text []byte, spans []span, d *depthMeter) ([]span, int, bool) 
 				if p, err := strconv.Atoi(string(text[i+1 : j])); err == nil && p > maxParam {
 					maxParam = p
 				}
+				spans = append(spans, span{i, j}) // MakeShape keys runs of them as one
 				d.token()
 				i = j
 				continue
