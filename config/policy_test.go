@@ -35,7 +35,7 @@ func TestShippedPolicies(t *testing.T) {
 		t.Errorf("interactive row_cap %d hold_timeout %v", interactive.RowCap, interactive.HoldTimeout)
 	}
 	appsBlock := map[rules.RuleID]bool{rules.RuleNoWhere: true, rules.RuleConstantWhere: true, rules.RuleUnparsable: true,
-		rules.RuleTooComplex: true, rules.RuleUnknownStatement: true, rules.RuleUnknownPrepared: true}
+		rules.RuleTooComplex: true, rules.RuleUnknownStatement: true, rules.RuleUnknownPrepared: true, rules.RuleProtectedSchema: true}
 	for _, id := range rules.All() {
 		want := policy.Block
 		if id == rules.RuleOpaqueCode || id == rules.RuleSetRole {

@@ -290,3 +290,20 @@ func TestGuardPolicyReload(t *testing.T) {
 		t.Fatalf("the failed reload is not counted:\n%s", grepLines(body, "reloads"))
 	}
 }
+
+// belay's own schema is nobody's to write, applications included.
+func TestGuardProtectsBelaySchema(t *testing.T) {
+	requireBelay(t)
+	p := startBelay(t, belayOpts{ConfigYAML: guardedConfig(t)})
+	ctx := context.Background()
+	conn := connect(t, p.DSN(upstreamDatabase, "postgres")) // no application_name: the applications profile
+	for _, sql := range []string{
+		"INSERT INTO belay.changes (id) VALUES (1)",
+		"UPDATE belay.changes SET status = 'x' WHERE id = 1",
+		"DROP TABLE belay.changes",
+	} {
+		if _, err := conn.Exec(ctx, sql); err == nil || !strings.Contains(err.Error(), "belay: protected-schema") {
+			t.Errorf("%s: want belay: protected-schema, got %v", sql, err)
+		}
+	}
+}
