@@ -8,10 +8,7 @@ import (
 // dmlAnalyzeOne analyses sql, which must hold exactly one statement.
 func dmlAnalyzeOne(t *testing.T, sql string) Analyzed {
 	t.Helper()
-	stmts, err := Analyze(sql)
-	if err != nil {
-		t.Fatalf("Analyze(%q): %v", sql, err)
-	}
+	stmts := utAnalyze(t, sql)
 	if len(stmts) != 1 {
 		t.Fatalf("Analyze(%q): %d statements, want 1", sql, len(stmts))
 	}
@@ -620,44 +617,5 @@ func TestFactsAgreeAcrossLiterals(t *testing.T) {
 		{"SELECT count(*) FROM t WHERE note = 'delete from t'", "SELECT count(*) FROM t WHERE note = 'x'"},
 		{"SELECT $$DELETE FROM t$$", "SELECT $$SELECT 1$$"},
 	}
-	for _, p := range pairs {
-		t.Run(p[0], func(t *testing.T) {
-			var sc1, sc2 Scratch
-			s1, ok1 := MakeShape([]byte(p[0]), &sc1)
-			s2, ok2 := MakeShape([]byte(p[1]), &sc2)
-			if !ok1 || !ok2 || string(s1.Key) != string(s2.Key) {
-				t.Fatalf("test pair does not share a shape")
-			}
-			a, b := dmlAnalyzeOne(t, p[0]), dmlAnalyzeOne(t, p[1])
-			if a.LiteralSensitive != b.LiteralSensitive {
-				t.Fatalf("LiteralSensitive differs: %v, %v", a.LiteralSensitive, b.LiteralSensitive)
-			}
-			if !a.LiteralSensitive && !sameFacts(a.Facts, b.Facts) {
-				t.Fatalf("facts differ without LiteralSensitive:\n%+v\n%+v", a.Facts, b.Facts)
-			}
-		})
-	}
-}
-
-func sameFacts(a, b Facts) bool {
-	if a.Kind != b.Kind || a.MayWrite != b.MayWrite || len(a.Tables) != len(b.Tables) ||
-		len(a.Findings) != len(b.Findings) || len(a.Functions) != len(b.Functions) {
-		return false
-	}
-	for i := range a.Tables {
-		if a.Tables[i] != b.Tables[i] {
-			return false
-		}
-	}
-	for i := range a.Findings {
-		if a.Findings[i] != b.Findings[i] {
-			return false
-		}
-	}
-	for i := range a.Functions {
-		if a.Functions[i] != b.Functions[i] {
-			return false
-		}
-	}
-	return true
+	requireFactsAgreeAcrossLiterals(t, pairs)
 }

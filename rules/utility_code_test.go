@@ -92,21 +92,21 @@ func TestUtilityDoBlocks(t *testing.T) {
 }
 
 func TestUtilityDoFacts(t *testing.T) {
-	f := utOne(t, "DO $$BEGIN PERFORM 1; END$$")
+	f := analyzeOne(t, "DO $$BEGIN PERFORM 1; END$$")
 	if !f.MayWrite || !f.LiteralSensitive || f.Kind != KindUtility {
 		t.Fatalf("%+v", f)
 	}
 	if !utHas(f, RuleOpaqueCode, "") {
 		t.Fatalf("DO without opaque-code: %+v", f)
 	}
-	if f := utOne(t, "DO $$BEGIN PERFORM my_fn(); END$$"); !utHas(f, RuleOpaqueCode, "my_fn") {
+	if f := analyzeOne(t, "DO $$BEGIN PERFORM my_fn(); END$$"); !utHas(f, RuleOpaqueCode, "my_fn") {
 		t.Fatalf("function called in DO not reported: %+v", f)
 	}
 	for _, sql := range []string{
 		"DO LANGUAGE plpython3u $$import os; os.system('x')$$",
 		"DO $$print(1)$$ LANGUAGE plperl",
 	} {
-		f := utOne(t, sql)
+		f := analyzeOne(t, sql)
 		if !f.MayWrite || !utHas(f, RuleOpaqueCode, "") {
 			t.Fatalf("%s: %+v", sql, f)
 		}
@@ -123,7 +123,7 @@ func TestUtilityDynamicSQL(t *testing.T) {
 		{"OPEN FOR EXECUTE", "DO $$DECLARE c refcursor; BEGIN OPEN c FOR EXECUTE 'SELECT 1'; END$$", RuleOpaqueCode, dyn},
 		{"in a function", "CREATE FUNCTION f() RETURNS SETOF int LANGUAGE plpgsql AS $$BEGIN RETURN QUERY EXECUTE 'SELECT 1'; END$$", RuleOpaqueCode, "dynamic SQL inside function f cannot be checked"},
 	})
-	if f := utOne(t, "DO $$BEGIN EXECUTE 'x'; END$$"); !f.MayWrite {
+	if f := analyzeOne(t, "DO $$BEGIN EXECUTE 'x'; END$$"); !f.MayWrite {
 		t.Fatalf("dynamic SQL without MayWrite")
 	}
 }
@@ -131,7 +131,7 @@ func TestUtilityDynamicSQL(t *testing.T) {
 func TestUtilityCodeLimits(t *testing.T) {
 	t.Run("unparsable body", func(t *testing.T) {
 		// A DO block runs now: what belay cannot read is blocked.
-		f := utOne(t, "DO $$BEGIN DELETE FROM WHERE; END$$")
+		f := analyzeOne(t, "DO $$BEGIN DELETE FROM WHERE; END$$")
 		if !utHas(f, RuleUnparsable, "") || !f.MayWrite {
 			t.Fatalf("%+v", f)
 		}
@@ -142,7 +142,7 @@ func TestUtilityCodeLimits(t *testing.T) {
 			tag := "$t" + strings.Repeat("x", i) + "$"
 			sql = "DO " + tag + "BEGIN " + sql + "; END" + tag
 		}
-		f := utOne(t, sql)
+		f := analyzeOne(t, sql)
 		if len(utFindings(t, sql, RuleTooComplex)) == 0 {
 			t.Fatalf("no too-complex: %+v", f)
 		}
@@ -156,7 +156,7 @@ func TestUtilityCodeLimits(t *testing.T) {
 		}
 		// A function body runs later: opaque-code only.
 		sql := "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$SELECT " + expr + "$$"
-		if f := utOne(t, sql); !utHas(f, RuleOpaqueCode, "") || utHas(f, RuleTooComplex, "") {
+		if f := analyzeOne(t, sql); !utHas(f, RuleOpaqueCode, "") || utHas(f, RuleTooComplex, "") {
 			t.Fatalf("%+v", f)
 		}
 	})
@@ -177,7 +177,7 @@ func TestUtilityCall(t *testing.T) {
 		{sql: "CREATE PROCEDURE p() LANGUAGE sql AS $$ SELECT 1 $$", fire: false},
 		{sql: "SELECT 'CALL p()'", fire: false},
 	})
-	if f := utOne(t, "CALL p()"); !f.MayWrite || f.Kind != KindUtility {
+	if f := analyzeOne(t, "CALL p()"); !f.MayWrite || f.Kind != KindUtility {
 		t.Fatalf("%+v", f)
 	}
 }
@@ -206,7 +206,7 @@ func TestUtilityFunctionBodies(t *testing.T) {
 		{"unknown function in the body", "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT my_fn()'", RuleOpaqueCode, ""},
 		{"CALL in the body", "CREATE PROCEDURE p() LANGUAGE plpgsql AS $$BEGIN CALL q(); END$$", RuleOpaqueCode, ""},
 	})
-	f := utOne(t, "CREATE FUNCTION f() RETURNS void LANGUAGE sql AS 'DELETE FROM t'")
+	f := analyzeOne(t, "CREATE FUNCTION f() RETURNS void LANGUAGE sql AS 'DELETE FROM t'")
 	if f.Kind != KindDDL || !f.LiteralSensitive || f.MayWrite {
 		t.Fatalf("%+v", f)
 	}

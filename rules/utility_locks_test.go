@@ -86,7 +86,7 @@ func TestUtilityLockLevels(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.sql, func(t *testing.T) {
-			if got := utOne(t, c.sql).LockLevel; got != c.want {
+			if got := analyzeOne(t, c.sql).LockLevel; got != c.want {
 				t.Fatalf("LockLevel %q, want %q", got, c.want)
 			}
 		})

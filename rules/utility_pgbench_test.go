@@ -32,7 +32,7 @@ func TestUtilityPgbenchInit(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.sql, func(t *testing.T) {
-			f := utOne(t, c.sql)
+			f := analyzeOne(t, c.sql)
 			if f.Kind != c.kind {
 				t.Fatalf("kind %s, want %s", f.Kind, c.kind)
 			}

@@ -18,16 +18,6 @@ func utAnalyze(t *testing.T, sql string) []Analyzed {
 	return out
 }
 
-// utOne analyses a single statement.
-func utOne(t *testing.T, sql string) Facts {
-	t.Helper()
-	out := utAnalyze(t, sql)
-	if len(out) != 1 {
-		t.Fatalf("Analyze(%q): %d statements, want 1", sql, len(out))
-	}
-	return out[0].Facts
-}
-
 // utFindings is every finding of rule in any statement of sql.
 func utFindings(t *testing.T, sql string, rule RuleID) []Finding {
 	t.Helper()
@@ -146,7 +136,7 @@ func TestUtilityKinds(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.sql, func(t *testing.T) {
-			if got := utOne(t, c.sql).Kind; got != c.kind {
+			if got := analyzeOne(t, c.sql).Kind; got != c.kind {
 				t.Fatalf("kind %s, want %s", got, c.kind)
 			}
 		})
@@ -364,33 +354,17 @@ func TestUtilityFactsAgreeAcrossLiterals(t *testing.T) {
 		{"LOCK t IN SHARE MODE", "LOCK t IN SHARE MODE"},
 		{"NOTIFY ch, 'a'", "NOTIFY ch, 'b'"},
 	}
-	for _, p := range pairs {
-		t.Run(p[0], func(t *testing.T) {
-			var sc1, sc2 Scratch
-			s1, ok1 := MakeShape([]byte(p[0]), &sc1)
-			s2, ok2 := MakeShape([]byte(p[1]), &sc2)
-			if !ok1 || !ok2 || string(s1.Key) != string(s2.Key) {
-				t.Fatalf("test pair does not share a shape")
-			}
-			a, b := utOne(t, p[0]), utOne(t, p[1])
-			if a.LiteralSensitive != b.LiteralSensitive {
-				t.Fatalf("LiteralSensitive differs: %v, %v", a.LiteralSensitive, b.LiteralSensitive)
-			}
-			if !a.LiteralSensitive && !reflect.DeepEqual(a, b) {
-				t.Fatalf("facts differ without LiteralSensitive:\n%+v\n%+v", a, b)
-			}
-		})
-	}
+	requireFactsAgreeAcrossLiterals(t, pairs)
 }
 
 func TestUtilityDiscard(t *testing.T) {
-	if p := utOne(t, "DISCARD ALL").Prepared; p == nil || p.Op != DeallocateAllOp {
+	if p := analyzeOne(t, "DISCARD ALL").Prepared; p == nil || p.Op != DeallocateAllOp {
 		t.Fatalf("DISCARD ALL: Prepared %+v", p)
 	}
 	// DISCARD PLANS keeps prepared statements (checked on PostgreSQL 15):
 	// EXECUTE still works afterwards.
 	for _, sql := range []string{"DISCARD PLANS", "DISCARD TEMP", "DISCARD SEQUENCES"} {
-		if p := utOne(t, sql).Prepared; p != nil {
+		if p := analyzeOne(t, sql).Prepared; p != nil {
 			t.Fatalf("%s: Prepared %+v", sql, p)
 		}
 	}
@@ -426,7 +400,7 @@ func TestUtilityTables(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.sql, func(t *testing.T) {
-			got := utOne(t, c.sql).Tables
+			got := analyzeOne(t, c.sql).Tables
 			if len(got) == 0 && len(c.want) == 0 {
 				return
 			}
@@ -439,31 +413,31 @@ func TestUtilityTables(t *testing.T) {
 
 func TestUtilityQueries(t *testing.T) {
 	t.Run("CREATE TABLE AS with a writing WITH", func(t *testing.T) {
-		f := utOne(t, "CREATE TABLE x AS WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d")
+		f := analyzeOne(t, "CREATE TABLE x AS WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d")
 		if !utHas(f, RuleNoWhere, "t") {
 			t.Fatalf("no-where not found: %+v", f)
 		}
 	})
 	t.Run("COPY of a DELETE", func(t *testing.T) {
-		f := utOne(t, "COPY (DELETE FROM t RETURNING *) TO STDOUT")
+		f := analyzeOne(t, "COPY (DELETE FROM t RETURNING *) TO STDOUT")
 		if f.Kind != KindWrite || !utHas(f, RuleNoWhere, "t") {
 			t.Fatalf("%+v", f)
 		}
 	})
 	t.Run("CREATE TABLE AS EXECUTE", func(t *testing.T) {
-		f := utOne(t, "CREATE TABLE x AS EXECUTE p")
+		f := analyzeOne(t, "CREATE TABLE x AS EXECUTE p")
 		if f.Prepared == nil || f.Prepared.Op != ExecuteOp || f.Prepared.Name != "p" {
 			t.Fatalf("Prepared %+v", f.Prepared)
 		}
 	})
 	t.Run("DECLARE", func(t *testing.T) {
-		f := utOne(t, "DECLARE c CURSOR FOR SELECT * FROM s.t")
+		f := analyzeOne(t, "DECLARE c CURSOR FOR SELECT * FROM s.t")
 		if f.Kind != KindRead || len(f.Tables) != 1 || f.Tables[0] != (TableUse{"s", "t", AccessRead}) {
 			t.Fatalf("%+v", f)
 		}
 	})
 	t.Run("CREATE SCHEMA with elements", func(t *testing.T) {
-		f := utOne(t, "CREATE SCHEMA s CREATE TABLE a (x int) CREATE INDEX ON a (x)")
+		f := analyzeOne(t, "CREATE SCHEMA s CREATE TABLE a (x int) CREATE INDEX ON a (x)")
 		if !utHas(f, RuleCreateIndex, "a") {
 			t.Fatalf("%+v", f)
 		}
