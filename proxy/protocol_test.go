@@ -1,7 +1,9 @@
 package proxy
 
 import (
+	"fmt"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,8 +45,38 @@ func send(t *testing.T, fe *pgproto3.Frontend, msgs ...pgproto3.FrontendMessage)
 	}
 }
 
-// receiveUntilReady returns the types of the messages up to ReadyForQuery.
+// receiveUntilReady returns the types of the messages up to ReadyForQuery
+// that the startup and protocol tests look at.
 func receiveUntilReady(t *testing.T, fe *pgproto3.Frontend) []string {
+	t.Helper()
+	return receiveDescribed(t, fe, func(msg pgproto3.BackendMessage) string {
+		switch m := msg.(type) {
+		case *pgproto3.ReadyForQuery:
+			return "ReadyForQuery"
+		case *pgproto3.ErrorResponse:
+			return "Error:" + m.Code
+		case *pgproto3.NegotiateProtocolVersion:
+			return "NegotiateProtocolVersion"
+		case *pgproto3.FunctionCallResponse:
+			return "FunctionCallResponse:" + string(m.Result)
+		case *pgproto3.AuthenticationOk:
+			return "AuthenticationOk"
+		}
+		return ""
+	})
+}
+
+// receiveTypes returns the type name of every message up to ReadyForQuery.
+func receiveTypes(t *testing.T, fe *pgproto3.Frontend) []string {
+	t.Helper()
+	return receiveDescribed(t, fe, func(msg pgproto3.BackendMessage) string {
+		return strings.TrimPrefix(fmt.Sprintf("%T", msg), "*pgproto3.")
+	})
+}
+
+// receiveDescribed reads up to ReadyForQuery and returns describe's words
+// for each message ("" leaves a message out).
+func receiveDescribed(t *testing.T, fe *pgproto3.Frontend, describe func(pgproto3.BackendMessage) string) []string {
 	t.Helper()
 	var got []string
 	for {
@@ -52,17 +84,11 @@ func receiveUntilReady(t *testing.T, fe *pgproto3.Frontend) []string {
 		if err != nil {
 			t.Fatalf("receive after %v: %v", got, err)
 		}
-		switch m := msg.(type) {
-		case *pgproto3.ReadyForQuery:
-			return append(got, "ReadyForQuery")
-		case *pgproto3.ErrorResponse:
-			got = append(got, "Error:"+m.Code)
-		case *pgproto3.NegotiateProtocolVersion:
-			got = append(got, "NegotiateProtocolVersion")
-		case *pgproto3.FunctionCallResponse:
-			got = append(got, "FunctionCallResponse:"+string(m.Result))
-		case *pgproto3.AuthenticationOk:
-			got = append(got, "AuthenticationOk")
+		if d := describe(msg); d != "" {
+			got = append(got, d)
+		}
+		if _, ok := msg.(*pgproto3.ReadyForQuery); ok {
+			return got
 		}
 	}
 }

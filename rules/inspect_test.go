@@ -22,6 +22,14 @@ func (p *countingParser) analyze(sql string) ([]Analyzed, *ParseError) {
 	return a, err
 }
 
+// countingClassifier is a classifier whose parses are counted.
+func countingClassifier(literal bool) (*Classifier, *countingParser) {
+	p := &countingParser{literal: literal}
+	c := NewClassifier(Options{})
+	c.parser = p
+	return c, p
+}
+
 func inspectTexts(t *testing.T, c *Classifier, sql string) (fps, norms []string, err *ParseError) {
 	t.Helper()
 	var sc Scratch
@@ -61,9 +69,7 @@ func TestInspectOneLinePerStatement(t *testing.T) {
 }
 
 func TestInspectCachesByShape(t *testing.T) {
-	p := &countingParser{}
-	c := NewClassifier(Options{})
-	c.parser = p
+	c, p := countingClassifier(false)
 	fps1, norms1, _ := inspectTexts(t, c, "SELECT abalance FROM pgbench_accounts WHERE aid = 1")
 	fps2, norms2, _ := inspectTexts(t, c, "SELECT abalance FROM pgbench_accounts WHERE aid = 99999")
 	if p.splits != 1 {
@@ -80,9 +86,7 @@ func TestInspectCachesByShape(t *testing.T) {
 // Facts that depend on literals (1=1 versus 1=2) are cached per text, not
 // shared by every text of the shape.
 func TestInspectLiteralSensitiveFactsCachedPerText(t *testing.T) {
-	p := &countingParser{literal: true}
-	c := NewClassifier(Options{})
-	c.parser = p
+	c, p := countingClassifier(true)
 	texts := []string{"DELETE FROM t WHERE 1 = 1", "DELETE FROM t WHERE 1 = 2", "DELETE FROM t WHERE 1 = 1"}
 	var facts []*Facts
 	for _, sql := range texts {
@@ -140,9 +144,7 @@ func BenchmarkInspectShapeHit(b *testing.B) {
 // (as they share pg_query's fingerprint), so an application's varying list
 // lengths do not each cost a parse.
 func TestInspectListLengthsShareAShape(t *testing.T) {
-	p := &countingParser{}
-	c := NewClassifier(Options{})
-	c.parser = p
+	c, p := countingClassifier(false)
 	var fps []string
 	for _, sql := range []string{
 		"SELECT * FROM orders WHERE id IN (1, 2)",
@@ -175,9 +177,7 @@ func TestInspectListLengthsShareAShape(t *testing.T) {
 // pgx sends IN lists as parameters: runs of $n share a shape too, and
 // the normalised text keeps them as written.
 func TestInspectParameterListsShareAShape(t *testing.T) {
-	p := &countingParser{}
-	c := NewClassifier(Options{})
-	c.parser = p
+	c, p := countingClassifier(false)
 	_, n1, _ := inspectTexts(t, c, "SELECT * FROM orders WHERE id IN ($1, $2) AND total > 5")
 	_, n2, _ := inspectTexts(t, c, "SELECT * FROM orders WHERE id IN ($1,$2,$3,$4) AND total > 7")
 	if p.splits != 1 {
