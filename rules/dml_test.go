@@ -25,16 +25,6 @@ func dmlFinding(fs []Finding, r RuleID) *Finding {
 	return nil
 }
 
-// dmlFindingOn returns the finding of rule r on target, or nil.
-func dmlFindingOn(fs []Finding, r RuleID, target string) *Finding {
-	for i := range fs {
-		if fs[i].Rule == r && fs[i].Target == target {
-			return &fs[i]
-		}
-	}
-	return nil
-}
-
 // ruleCase is a statement and whether a rule must fire on it; target,
 // when set, is the finding's expected Target.
 type ruleCase struct {
@@ -47,21 +37,24 @@ func runRuleCases(t *testing.T, rule RuleID, cases []ruleCase) {
 	t.Helper()
 	for _, tc := range cases {
 		t.Run(tc.sql, func(t *testing.T) {
-			a := dmlAnalyzeOne(t, tc.sql)
-			got := dmlFinding(a.Findings, rule)
-			if tc.fires && tc.target != "" {
-				got = dmlFindingOn(a.Findings, rule, tc.target)
+			got := utFindings(t, tc.sql, rule)
+			if tc.fires != (len(got) > 0) {
+				t.Fatalf("%s fired %v, want %v: %+v", rule, len(got) > 0, tc.fires, utAnalyze(t, tc.sql))
 			}
-			switch {
-			case tc.fires && got == nil:
-				t.Fatalf("%s does not fire (on %q); findings %+v", rule, tc.target, a.Findings)
-			case !tc.fires && got != nil:
-				t.Fatalf("%s fires: %+v", rule, *got)
-			case got != nil && tc.target != "" && got.Target != tc.target:
-				t.Fatalf("%s target %q, want %q", rule, got.Target, tc.target)
-			case got != nil && got.Detail == "":
-				t.Fatalf("%s without detail", rule)
+			for _, f := range got {
+				if f.Detail == "" {
+					t.Fatalf("%s without detail: %+v", rule, f)
+				}
 			}
+			if !tc.fires || tc.target == "" {
+				return
+			}
+			for _, f := range got {
+				if f.Target == tc.target {
+					return
+				}
+			}
+			t.Fatalf("no %s finding with target %q: %+v", rule, tc.target, got)
 		})
 	}
 }

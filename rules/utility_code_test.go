@@ -170,12 +170,12 @@ func TestUtilityCodeLimits(t *testing.T) {
 }
 
 func TestUtilityCall(t *testing.T) {
-	utRunCases(t, RuleOpaqueCode, []utCase{
-		{sql: "CALL p()", fire: true, target: "p"},
-		{sql: "call s.p(1, 'x')", fire: true, target: "s.p"},
-		{sql: "SELECT 1; CALL p()", fire: true, target: "p"},
-		{sql: "CREATE PROCEDURE p() LANGUAGE sql AS $$ SELECT 1 $$", fire: false},
-		{sql: "SELECT 'CALL p()'", fire: false},
+	runRuleCases(t, RuleOpaqueCode, []ruleCase{
+		{sql: "CALL p()", fires: true, target: "p"},
+		{sql: "call s.p(1, 'x')", fires: true, target: "s.p"},
+		{sql: "SELECT 1; CALL p()", fires: true, target: "p"},
+		{sql: "CREATE PROCEDURE p() LANGUAGE sql AS $$ SELECT 1 $$", fires: false},
+		{sql: "SELECT 'CALL p()'", fires: false},
 	})
 	if f := analyzeOne(t, "CALL p()"); !f.MayWrite || f.Kind != KindUtility {
 		t.Fatalf("%+v", f)

@@ -32,35 +32,6 @@ func utFindings(t *testing.T, sql string, rule RuleID) []Finding {
 	return out
 }
 
-// utCase is one statement and whether rule must fire on it; target, when
-// set, must be the target of one of the findings.
-type utCase struct {
-	sql    string
-	fire   bool
-	target string
-}
-
-func utRunCases(t *testing.T, rule RuleID, cases []utCase) {
-	t.Helper()
-	for _, c := range cases {
-		t.Run(c.sql, func(t *testing.T) {
-			got := utFindings(t, c.sql, rule)
-			if c.fire != (len(got) > 0) {
-				t.Fatalf("%s fired %v, want %v: %+v", rule, len(got) > 0, c.fire, utAnalyze(t, c.sql))
-			}
-			if c.target == "" {
-				return
-			}
-			for _, f := range got {
-				if f.Target == c.target {
-					return
-				}
-			}
-			t.Fatalf("no %s finding with target %q: %+v", rule, c.target, got)
-		})
-	}
-}
-
 func TestUtilityKinds(t *testing.T) {
 	cases := []struct {
 		sql  string
