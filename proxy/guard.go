@@ -57,7 +57,7 @@ func (g *Guard) Inspect(s *SessionInfo, st *Statement) Verdict {
 	// A string may PREPARE and EXECUTE the same name: resolve each EXECUTE
 	// against what the statements before it prepared.
 	var local map[string]*rules.Facts
-	resolved := s.guard.resolvedBuf[:0]
+	decided := s.guard.decidedBuf[:0]
 	for i := range in.Statements {
 		v := &in.Statements[i]
 		facts := s.resolvePrepared(v.Facts, local)
@@ -67,19 +67,18 @@ func (g *Guard) Inspect(s *SessionInfo, st *Statement) Verdict {
 			}
 			local[p.Name] = v.Facts
 		}
-		resolved = append(resolved, facts)
 		d := profile.Decide(facts.Findings)
+		decided = append(decided, decidedStatement{facts, d})
 		if d.Action > worst.Action {
 			worst, worstFacts, worstFingerprint = d, facts, v.Fingerprint
 		}
 	}
-	s.guard.resolvedBuf = resolved
+	s.guard.decidedBuf = decided
 	decision := worst.Action
 	lines := s.guard.linesBuf[:0]
 	for i := range in.Statements {
 		v := &in.Statements[i]
-		facts := resolved[i]
-		d := profile.Decide(facts.Findings)
+		facts, d := decided[i].facts, decided[i].decision
 		if decision == policy.Block {
 			d = worst // statements that would pass do not run either
 		}

@@ -16,9 +16,16 @@ type guardState struct {
 	policy   *policy.Policy
 	profile  *policy.Profile
 	prepared map[string]*rules.Facts
-	// resolvedBuf and linesBuf are reused by every Inspect.
-	resolvedBuf []*rules.Facts
-	linesBuf    []audit.Statement
+	// decidedBuf and linesBuf are reused by every Inspect.
+	decidedBuf []decidedStatement
+	linesBuf   []audit.Statement
+}
+
+// decidedStatement is one statement of a query string with the facts that
+// decide it (those of the prepared statement, for EXECUTE) and the decision.
+type decidedStatement struct {
+	facts    *rules.Facts
+	decision policy.Decision
 }
 
 // profileFor returns the session's profile, matching again after a reload.
