@@ -322,7 +322,7 @@ func (d *loopDir) relay() error {
 				d.dropping = true
 			} else if d.toUpstream && typ == 'F' {
 				requests++
-			} else if d.toUpstream && typ == 'B' && s.info.trail.active.Load() {
+			} else if d.toUpstream && typ == 'B' {
 				s.noteBind(d.buf[pos:d.end])
 			}
 			pos = d.end

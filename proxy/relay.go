@@ -177,7 +177,7 @@ func (s *session) relayLargeClientMessage(typ byte, size int) error {
 		if s.skipToSync {
 			return m.streamTo(io.Discard, size)
 		}
-		if typ == 'B' && s.info.trail.active.Load() {
+		if typ == 'B' {
 			s.noteBind(m.bytes(0, m.buffered()))
 		}
 		requests := 0

@@ -35,9 +35,7 @@ func (s *session) screenClient(typ byte, msg []byte, unsent int) (screenResult, 
 			if s.localSync {
 				return screenResult{client: readyForQuery(s.state.status())}, nil
 			}
-			if t.active.Load() {
-				t.synced()
-			}
+			t.synced()
 			return forwardIt, nil
 		case 'X':
 			return forwardIt, nil
@@ -48,23 +46,19 @@ func (s *session) screenClient(typ byte, msg []byte, unsent int) (screenResult, 
 	case 'Q':
 		v := s.inspectQuery(msg)
 		if v.Action != Block {
-			if t.active.Load() {
-				t.queryForwarded()
-			}
+			t.queryForwarded()
 			return forwardIt, nil
 		}
 		if s.idle(unsent) {
 			return screenResult{client: append(encodeError("ERROR", v.Refusal.clientError()), readyForQuery('I')...)}, nil
 		}
-		if t.active.Load() {
-			t.queryForwarded() // belay's raise: a request without lines
-		}
+		t.queryForwarded() // belay's raise: a request without lines
 		return screenResult{upstream: raiseQuery(v.Refusal)}, nil
 	case 'P':
 		v, err := s.inspectParse(msg)
 		if err != nil || v.Action != Block {
 			s.inBatch = true
-			if err == nil && t.active.Load() {
+			if err == nil {
 				t.parsed(s.stmt.Name)
 			}
 			return forwardIt, err
@@ -78,26 +72,18 @@ func (s *session) screenClient(typ byte, msg []byte, unsent int) (screenResult, 
 		return screenResult{upstream: raiseQuery(v.Refusal), midBatch: true}, nil
 	case 'S':
 		s.inBatch = false
-		if t.active.Load() {
-			t.synced()
-		}
+		t.synced()
 	case 'F':
-		if t.active.Load() {
-			t.queryForwarded()
-		}
+		t.queryForwarded()
 	case 'B':
 		s.inBatch = true
-		if t.active.Load() {
-			s.noteBind(msg)
-		}
+		s.noteBind(msg)
 	case 'E':
 		s.inBatch = true
-		if t.active.Load() {
-			t.executed(cstring(msg[headerLen:]))
-		}
+		t.executed(cstring(msg[headerLen:]))
 	case 'C':
 		s.inBatch = true
-		if body := msg[headerLen:]; len(body) > 1 && body[0] == 'S' && t.active.Load() {
+		if body := msg[headerLen:]; len(body) > 1 && body[0] == 'S' {
 			t.closed(cstring(body[1:]))
 		}
 	case 'D', 'H':
@@ -109,6 +95,9 @@ func (s *session) screenClient(typ byte, msg []byte, unsent int) (screenResult, 
 // noteBind tells the trail which statement a Bind's portal runs; msg may
 // be only the start of a large Bind.
 func (s *session) noteBind(msg []byte) {
+	if !s.info.trail.active.Load() {
+		return // auditing off: not worth reading the names
+	}
 	if portal, stmt, ok := bindNames(msg[headerLen:]); ok {
 		s.info.trail.bound(portal, stmt)
 	}

@@ -39,8 +39,8 @@ type trail struct {
 	portals       map[string]*audit.Statement // named portals
 	unnamedPortal *audit.Statement
 
-	// active is set by the first staged line: with auditing off the
-	// relay's hooks return at once.
+	// active is set by the first staged line: until then (auditing off)
+	// every hook the relay calls returns at once.
 	active atomic.Bool
 }
 
@@ -108,6 +108,9 @@ func (t *trail) unstage() {
 // queryForwarded queues a Query with its staged lines (none for belay's
 // own raise Query or a FunctionCall).
 func (t *trail) queryForwarded() {
+	if !t.active.Load() {
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := time.Now()
@@ -120,6 +123,9 @@ func (t *trail) queryForwarded() {
 
 // parsed remembers the line of an allowed Parse for the Executes to come.
 func (t *trail) parsed(name string) {
+	if !t.active.Load() {
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var src audit.Statement // an empty Parse: nothing to audit
@@ -141,6 +147,9 @@ func (t *trail) parsed(name string) {
 
 // bound notes which statement a portal runs.
 func (t *trail) bound(portal, stmt []byte) {
+	if !t.active.Load() {
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	line := &t.unnamed
@@ -159,6 +168,9 @@ func (t *trail) bound(portal, stmt []byte) {
 
 // executed adds a line for an Execute to the open batch.
 func (t *trail) executed(portal []byte) {
+	if !t.active.Load() {
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	line := t.unnamedPortal
@@ -176,6 +188,9 @@ func (t *trail) executed(portal []byte) {
 
 // closed forgets a named prepared statement the client closed.
 func (t *trail) closed(stmt []byte) {
+	if !t.active.Load() {
+		return
+	}
 	t.mu.Lock()
 	delete(t.named, string(stmt))
 	t.mu.Unlock()
@@ -183,6 +198,9 @@ func (t *trail) closed(stmt []byte) {
 
 // synced queues the open batch: its Sync was forwarded.
 func (t *trail) synced() {
+	if !t.active.Load() {
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.requests = append(t.requests, t.open)
