@@ -98,13 +98,6 @@ func (t *trail) stage(log *audit.Logger, line *audit.Statement) {
 	setLine(&slot.line, line)
 }
 
-// unstage forgets the staged lines of a statement that was not forwarded.
-func (t *trail) unstage() {
-	t.mu.Lock()
-	t.staged = t.staged[:0]
-	t.mu.Unlock()
-}
-
 // queryForwarded queues a Query with its staged lines (none for belay's
 // own raise Query or a FunctionCall).
 func (t *trail) queryForwarded() {
