@@ -137,6 +137,15 @@ type Facts struct {
 	// 1=2, the body of a DO block, the setting named in set_config), so the
 	// facts of one text must not be reused for another of the same shape.
 	LiteralSensitive bool
-	Prepared         *PreparedRef
-	Findings         []Finding
+	// EndsTransaction: a transaction-control statement after which the
+	// transaction's writes are durable: COMMIT (END, COMMIT AND CHAIN),
+	// PREPARE TRANSACTION and COMMIT PREPARED. ROLLBACK in all its forms,
+	// BEGIN and savepoints leave it false. The holds refuse it in the same
+	// request as a held write, which must wait for the operator's COMMIT.
+	// Top-level statements only: a COMMIT inside a DO block or procedure
+	// is refused by PostgreSQL inside a transaction block, and such code
+	// is MayWrite anyway.
+	EndsTransaction bool
+	Prepared        *PreparedRef
+	Findings        []Finding
 }

@@ -23,7 +23,9 @@ func utilityAt(n *pg_query.Node, f *Facts, scope codeScope) bool {
 	a := &ua{f: f, scope: scope}
 	switch x := n.GetNode().(type) {
 	// Transaction control.
-	case *pg_query.Node_TransactionStmt, *pg_query.Node_ConstraintsSetStmt:
+	case *pg_query.Node_TransactionStmt:
+		a.analyzeTransaction(x.TransactionStmt)
+	case *pg_query.Node_ConstraintsSetStmt:
 		f.Kind = KindTransaction
 
 	// Session state.
