@@ -31,8 +31,13 @@ func TestShippedPolicies(t *testing.T) {
 		}
 	}
 	interactive, apps := p.Profile("interactive"), p.Profile("applications")
-	if interactive.RowCap != 1000 || interactive.HoldTimeout != 2*time.Minute {
-		t.Errorf("interactive row_cap %d hold_timeout %v", interactive.RowCap, interactive.HoldTimeout)
+	if !interactive.Hold || interactive.RowCap != 1000 || interactive.TableRowCaps != nil || interactive.HoldTimeout != 2*time.Minute ||
+		interactive.HoldLockTimeout != 3*time.Second || interactive.HoldStatementTimeout != 30*time.Second {
+		t.Errorf("interactive hold %v row_cap %d table_row_caps %v hold_timeout %v hold_lock_timeout %v hold_statement_timeout %v",
+			interactive.Hold, interactive.RowCap, interactive.TableRowCaps, interactive.HoldTimeout, interactive.HoldLockTimeout, interactive.HoldStatementTimeout)
+	}
+	if apps.Hold || apps.RowCap != 0 {
+		t.Errorf("applications hold %v row_cap %d, want no hold", apps.Hold, apps.RowCap)
 	}
 	appsBlock := map[rules.RuleID]bool{rules.RuleNoWhere: true, rules.RuleConstantWhere: true, rules.RuleUnparsable: true,
 		rules.RuleTooComplex: true, rules.RuleUnknownStatement: true, rules.RuleUnknownPrepared: true, rules.RuleProtectedSchema: true}
@@ -58,8 +63,8 @@ func TestShippedPolicies(t *testing.T) {
 		t.Fatal(err)
 	}
 	pr := cfg.Policy().Match(policy.Session{ApplicationName: "psql"})
-	if pr.Name != "audit-only" || len(cfg.Policy().Profiles()) != 1 {
-		t.Errorf("audit-only.yaml: matched %s of %d profiles", pr.Name, len(cfg.Policy().Profiles()))
+	if pr.Name != "audit-only" || len(cfg.Policy().Profiles()) != 1 || pr.Hold {
+		t.Errorf("audit-only.yaml: matched %s of %d profiles, hold %v", pr.Name, len(cfg.Policy().Profiles()), pr.Hold)
 	}
 	for _, id := range rules.All() {
 		if a := pr.Action(id); a != policy.Audit {
@@ -131,11 +136,37 @@ func TestPolicyErrors(t *testing.T) {
 				{12, 13, "policy.profiles[1].match.client_addrs[1]", `"10.0.0.0/40" is not an IP address or CIDR`},
 				{13, 13, "policy.profiles[1].match.client_addrs[2]", `"db.internal"`},
 			}},
-		{"negative row_cap, zero hold_timeout", goodPolicy + "      row_cap: -1\n      hold_timeout: 0s\n",
+		{"negative row_cap, zero hold_timeout", goodPolicy + "      hold: true\n      row_cap: -1\n      hold_timeout: 0s\n",
 			[]wantErr{
-				{10, 7, "policy.profiles[1].row_cap", "must not be negative"},
-				{11, 7, "policy.profiles[1].hold_timeout", "must be positive"},
+				{11, 7, "policy.profiles[1].row_cap", "must not be negative"},
+				{12, 7, "policy.profiles[1].hold_timeout", "must be positive"},
 			}},
+		{"hold keys without hold: true", goodPolicy + "      row_cap: 100\n      table_row_caps: {orders: 1}\n      hold_lock_timeout: 3s\n",
+			[]wantErr{
+				{10, 7, "policy.profiles[1].row_cap", "applies only to a profile that holds: add hold: true, or remove row_cap"},
+				{11, 7, "policy.profiles[1].table_row_caps", "applies only to a profile that holds"},
+				{12, 7, "policy.profiles[1].hold_lock_timeout", "applies only to a profile that holds"},
+			}},
+		{"hold: false is no hold", goodPolicy + "      hold: false\n      hold_timeout: 5m\n",
+			[]wantErr{{11, 7, "policy.profiles[1].hold_timeout", "applies only to a profile that holds"}}},
+		{"bad hold values", goodPolicy + "      hold: true\n      hold_timeout: 48h\n      hold_lock_timeout: -1s\n      hold_statement_timeout: 2500us\n",
+			[]wantErr{
+				{11, 7, "policy.profiles[1].hold_timeout", "must be at most 24h"},
+				{12, 7, "policy.profiles[1].hold_lock_timeout", "must not be negative"},
+				{13, 7, "policy.profiles[1].hold_statement_timeout", "must be whole milliseconds, not 2.5ms"},
+			}},
+		{"a timeout without a unit", goodPolicy + "      hold: true\n      hold_lock_timeout: 0\n",
+			[]wantErr{{11, 7, "policy.profiles[1].hold_lock_timeout", "cannot unmarshal !!int `0` into time.Duration"}}},
+		{"bad table_row_caps", goodPolicy + "      hold: true\n      table_row_caps:\n        orders: 10\n        '\"Orders\"': 5\n        public.ORDERS: 1\n        shop.public.x: 1\n        audit_log: -1\n",
+			[]wantErr{
+				{14, 9, "policy.profiles[1].table_row_caps.public.ORDERS", `names the same table as "orders" (public.orders)`},
+				{15, 9, "policy.profiles[1].table_row_caps.shop.public.x", `"shop.public.x" is not a table name: more than schema and table`},
+				{16, 9, "policy.profiles[1].table_row_caps.audit_log", "must not be negative"},
+			}},
+		{"table_row_caps not a mapping", goodPolicy + "      hold: true\n      table_row_caps: [orders]\n",
+			[]wantErr{{11, 7, "policy.profiles[1].table_row_caps", "cannot unmarshal !!seq"}}},
+		{"hold not a boolean", goodPolicy + "      hold: maybe\n",
+			[]wantErr{{10, 7, "policy.profiles[1].hold", "cannot unmarshal"}}},
 		{"every error, in file order", "policy:\n  default_profile: x\n  profiles:\n    - name: a\n      default_action: allow\n      rules:\n        truncat: block\n        drop-tabel: audit\n        merge: maybe\n",
 			[]wantErr{
 				{2, 3, "policy.default_profile", `no profile is named "x"`},
@@ -207,12 +238,47 @@ func TestGoodPolicyParses(t *testing.T) {
 	}
 }
 
+func TestHoldPolicyParses(t *testing.T) {
+	doc := goodPolicy + `      hold: true
+      row_cap: 500
+      table_row_caps:
+        orders: 10
+        billing.Invoices: 20
+        '"AuditLog"': 0
+      hold_timeout: 90s
+      hold_lock_timeout: 0s
+      hold_statement_timeout: 1500ms
+`
+	cfg, err := Parse(strings.NewReader(doc), "hold.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr := cfg.Policy().Profile("apps")
+	if !pr.Hold || pr.RowCap != 500 || pr.HoldTimeout != 90*time.Second || pr.HoldLockTimeout != 0 || pr.HoldStatementTimeout != 1500*time.Millisecond {
+		t.Errorf("apps = %+v", pr)
+	}
+	for name, want := range map[string]int{"public.orders": 10, "billing.invoices": 20, "public.AuditLog": 0} {
+		if got, ok := pr.TableCap(name); !ok || got != want {
+			t.Errorf("TableCap(%q) = %d, %v, want %d", name, got, ok, want)
+		}
+	}
+	if people := cfg.Policy().Profile("people"); people.Hold {
+		t.Error("people holds without hold: true")
+	}
+}
+
 // classify: false would turn a blocking policy off in silence: refused.
 func TestClassifyOffNeedsAuditOnlyPolicy(t *testing.T) {
 	yml := "classify: false\npolicy:\n  default_profile: p\n  profiles:\n    - name: p\n      default_action: block\n"
 	_, err := Parse(strings.NewReader(yml), "x.yaml")
 	if err == nil || !strings.Contains(err.Error(), "line 1,") || !strings.Contains(err.Error(), "classify") {
 		t.Fatalf("want an error at classify (line 1), got %v", err)
+	}
+	// Holds, too: without parsing no write can be told from a read.
+	yml = "classify: false\npolicy:\n  default_profile: p\n  profiles:\n    - name: p\n      default_action: audit\n      hold: true\n"
+	_, err = Parse(strings.NewReader(yml), "x.yaml")
+	if err == nil || !strings.Contains(err.Error(), "line 1,") || !strings.Contains(err.Error(), "holds would never apply") {
+		t.Fatalf("want an error about holds at classify (line 1), got %v", err)
 	}
 	if _, err := Parse(strings.NewReader("classify: false\n"), "y.yaml"); err != nil {
 		t.Fatalf("classify: false without a policy: %v", err)

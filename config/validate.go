@@ -60,9 +60,14 @@ func (c *Config) validate(root *yaml.Node) error {
 		v.fail("shutdown.drain_timeout", "must not be negative")
 	}
 	c.compiled = v.policy(c.PolicySpec)
-	if !c.Classify && c.compiled != nil && c.compiled.CanBlock() {
-		// Without parsing no rule can fire: the guard would be off in silence.
+	// Without parsing no rule can fire and no write can be told from a
+	// read: the guard, or the holds, would be off in silence.
+	switch {
+	case c.Classify || c.compiled == nil:
+	case c.compiled.CanBlock():
 		v.fail("classify", "false checks no statement, so this policy's block actions would never apply; use it only with an audit-only policy")
+	case c.compiled.CanHold():
+		v.fail("classify", "false checks no statement, so this policy's holds would never apply; use it only with an audit-only policy")
 	}
 	if len(v.errs) == 0 {
 		return nil

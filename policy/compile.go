@@ -59,7 +59,8 @@ func at(base Path, elems ...any) Path {
 }
 
 func (c *compiler) profile(path Path, s *ProfileSpec) *Profile {
-	pr := &Profile{Name: s.Name, RowCap: s.RowCap, HoldTimeout: DefaultHoldTimeout}
+	pr := &Profile{Name: s.Name}
+	pr.setHoldDefaults()
 	if strings.TrimSpace(s.Name) == "" {
 		c.fail(at(path, "name"), "is required")
 	}
@@ -82,15 +83,7 @@ func (c *compiler) profile(path Path, s *ProfileSpec) *Profile {
 		}
 		pr.actions[rules.RuleID(name)] = c.action(key, s.Rules[name])
 	}
-	if s.RowCap < 0 {
-		c.fail(at(path, "row_cap"), "must not be negative (0 is no cap)")
-	}
-	if s.HoldTimeout != nil {
-		if *s.HoldTimeout <= 0 {
-			c.fail(at(path, "hold_timeout"), "must be positive")
-		}
-		pr.HoldTimeout = *s.HoldTimeout
-	}
+	c.hold(path, s, pr)
 	return pr
 }
 
@@ -172,7 +165,7 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	return p.Masked(), nil
 }
 
-func sortedKeys(m map[string]string) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

@@ -7,7 +7,6 @@ import (
 )
 
 func TestCompileErrors(t *testing.T) {
-	zero, neg := time.Duration(0), -time.Second
 	type want struct{ path, msg string }
 	tests := []struct {
 		name   string
@@ -56,18 +55,78 @@ func TestCompileErrors(t *testing.T) {
 			[]want{{"profiles[0].match.users", "an empty list matches no session"}}},
 		{"empty address list", func(s *Spec) { s.Profiles[0].Match.ClientAddrs = []string{} },
 			[]want{{"profiles[0].match.client_addrs", "an empty list matches no session"}}},
-		{"negative row cap", func(s *Spec) { s.Profiles[0].RowCap = -1 },
-			[]want{{"profiles[0].row_cap", "must not be negative"}}},
-		{"zero hold timeout", func(s *Spec) { s.Profiles[0].HoldTimeout = &zero },
+		{"negative row cap", func(s *Spec) { s.Profiles[0].RowCap = new(-1) },
+			[]want{{"profiles[0].row_cap", "must not be negative (0 is no cap)"}}},
+		{"zero hold timeout", func(s *Spec) { s.Profiles[0].HoldTimeout = new(time.Duration(0)) },
 			[]want{{"profiles[0].hold_timeout", "must be positive"}}},
-		{"negative hold timeout", func(s *Spec) { s.Profiles[1].HoldTimeout = &neg },
-			[]want{{"profiles[1].hold_timeout", "must be positive"}}},
+		{"negative hold timeout", func(s *Spec) { s.Profiles[0].HoldTimeout = new(-time.Second) },
+			[]want{{"profiles[0].hold_timeout", "must be positive"}}},
+		{"hold timeout over a day", func(s *Spec) { s.Profiles[0].HoldTimeout = new(25 * time.Hour) },
+			[]want{{"profiles[0].hold_timeout", "must be at most 24h, not 25h0m0s"}}},
+		{"negative lock timeout", func(s *Spec) { s.Profiles[0].HoldLockTimeout = new(-time.Millisecond) },
+			[]want{{"profiles[0].hold_lock_timeout", "must not be negative (0s leaves PostgreSQL's setting)"}}},
+		{"sub-millisecond lock timeout", func(s *Spec) { s.Profiles[0].HoldLockTimeout = new(500 * time.Microsecond) },
+			[]want{{"profiles[0].hold_lock_timeout", "must be whole milliseconds, not 500µs"}}},
+		{"fractional milliseconds", func(s *Spec) { s.Profiles[0].HoldStatementTimeout = new(1500 * time.Microsecond) },
+			[]want{{"profiles[0].hold_statement_timeout", "must be whole milliseconds, not 1.5ms"}}},
+		{"negative statement timeout", func(s *Spec) { s.Profiles[0].HoldStatementTimeout = new(-30 * time.Second) },
+			[]want{{"profiles[0].hold_statement_timeout", "must not be negative"}}},
+		{"statement timeout over PostgreSQL's limit", func(s *Spec) { s.Profiles[0].HoldStatementTimeout = new(30 * 24 * time.Hour) },
+			[]want{{"profiles[0].hold_statement_timeout", "must be at most 596h31m23.647s, PostgreSQL's limit"}}},
+		{"negative table cap", func(s *Spec) { s.Profiles[0].TableRowCaps = map[string]int{"orders": -1, "audit_log": 0} },
+			[]want{{"profiles[0].table_row_caps.orders", "must not be negative (0: no row of the table may change)"}}},
+		{"bad table names", func(s *Spec) {
+			s.Profiles[0].TableRowCaps = map[string]int{
+				"": 1, "shop.public.orders": 1, "public.": 1, ".orders": 1, "my table": 1, "1orders": 1, "ord-ers": 1,
+				`"Orders`: 1, `""`: 1, `"a.b"`: 1, `"a"b`: 1, `public."x"y`: 1, strings.Repeat("t", 64): 1,
+			}
+		}, []want{ // in key order
+			{"profiles[0].table_row_caps.", `"" is not a table name: an empty name (write table, schema.table, or a name in double quotes to keep its case)`},
+			{`profiles[0].table_row_caps.""`, "an empty quoted name"},
+			{`profiles[0].table_row_caps."Orders`, "a double quote is not closed"},
+			{`profiles[0].table_row_caps."a"b`, `want a dot or the end after "a"`},
+			{`profiles[0].table_row_caps."a.b"`, `a name with a dot in it ("a.b") is not supported`},
+			{"profiles[0].table_row_caps..orders", "an empty name"},
+			{"profiles[0].table_row_caps.1orders", `"1orders" is not a plain name (quote it to write it as it is)`},
+			{"profiles[0].table_row_caps.my table", `"my table" is not a plain name`},
+			{"profiles[0].table_row_caps.ord-ers", `"ord-ers" is not a plain name`},
+			{"profiles[0].table_row_caps.public.", "an empty name"},
+			{`profiles[0].table_row_caps.public."x"y`, `want a dot or the end after "x"`},
+			{"profiles[0].table_row_caps.shop.public.orders", "more than schema and table"},
+			{"profiles[0].table_row_caps." + strings.Repeat("t", 64), "longer than PostgreSQL's 63-byte limit"},
+		}},
+		{"two keys for one table", func(s *Spec) {
+			s.Profiles[0].TableRowCaps = map[string]int{"Orders": 5, "public.orders": 10, `"Orders"`: 1, `public."orders"`: 2}
+		}, []want{ // in key order: "Orders" is another table
+			{`profiles[0].table_row_caps.public."orders"`, `names the same table as "Orders" (public.orders)`},
+			{"profiles[0].table_row_caps.public.orders", `names the same table as "Orders" (public.orders)`},
+		}},
+		{"hold keys in a profile that does not hold", func(s *Spec) {
+			a := &s.Profiles[1]
+			a.RowCap, a.TableRowCaps, a.HoldTimeout = new(0), map[string]int{}, new(time.Minute)
+			a.HoldLockTimeout, a.HoldStatementTimeout = new(time.Duration(0)), new(time.Second)
+		}, []want{
+			{"profiles[1].row_cap", "applies only to a profile that holds: add hold: true, or remove row_cap"},
+			{"profiles[1].table_row_caps", "remove table_row_caps"},
+			{"profiles[1].hold_timeout", "remove hold_timeout"},
+			{"profiles[1].hold_lock_timeout", "remove hold_lock_timeout"},
+			{"profiles[1].hold_statement_timeout", "remove hold_statement_timeout"},
+		}},
+		{"bad values in a profile that does not hold: both problems", func(s *Spec) {
+			s.Profiles[0].Hold = false
+			s.Profiles[0].RowCap, s.Profiles[0].TableRowCaps = new(-1), map[string]int{"a.b.c": 1}
+		}, []want{
+			{"profiles[0].row_cap", "applies only to a profile that holds"},
+			{"profiles[0].row_cap", "must not be negative"},
+			{"profiles[0].table_row_caps", "applies only to a profile that holds"},
+			{"profiles[0].table_row_caps.a.b.c", "more than schema and table"},
+		}},
 		{"unreachable profile", func(s *Spec) { s.Profiles[0], s.Profiles[1] = s.Profiles[1], s.Profiles[0] },
 			[]want{{"profiles[1].name", `profile "interactive" is never matched: profile "applications" before it`}}},
 		{"every error at once", func(s *Spec) {
 			s.DefaultProfile = "nope"
 			s.Profiles[0].Rules["truncat"] = "block"
-			s.Profiles[0].RowCap = -5
+			s.Profiles[0].RowCap = new(-5)
 			s.Profiles[1].DefaultAction = "hold"
 			s.Profiles[1].Match.ClientAddrs = []string{"300.1.1.1"}
 		}, []want{
@@ -95,6 +154,84 @@ func TestCompileErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestCompileHold(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(*ProfileSpec)
+		check  func(*testing.T, *Profile)
+	}{
+		{"defaults", func(*ProfileSpec) {}, func(t *testing.T, pr *Profile) {
+			if !pr.Hold || pr.RowCap != 0 || pr.TableRowCaps != nil || pr.HoldTimeout != 2*time.Minute ||
+				pr.HoldLockTimeout != 3*time.Second || pr.HoldStatementTimeout != 30*time.Second {
+				t.Errorf("profile = %+v", pr)
+			}
+		}},
+		{"every key", func(s *ProfileSpec) {
+			s.RowCap, s.TableRowCaps = new(1000), map[string]int{"orders": 10, "audit_log": 0}
+			s.HoldTimeout, s.HoldLockTimeout, s.HoldStatementTimeout = new(24*time.Hour), new(time.Millisecond), new(time.Hour)
+		}, func(t *testing.T, pr *Profile) {
+			if pr.RowCap != 1000 || len(pr.TableRowCaps) != 2 || pr.HoldTimeout != 24*time.Hour ||
+				pr.HoldLockTimeout != time.Millisecond || pr.HoldStatementTimeout != time.Hour {
+				t.Errorf("profile = %+v", pr)
+			}
+		}},
+		{"0s timeouts leave PostgreSQL's settings", func(s *ProfileSpec) {
+			s.HoldLockTimeout, s.HoldStatementTimeout = new(time.Duration(0)), new(time.Duration(0))
+		}, func(t *testing.T, pr *Profile) {
+			if pr.HoldLockTimeout != 0 || pr.HoldStatementTimeout != 0 {
+				t.Errorf("timeouts %v %v, want 0 0", pr.HoldLockTimeout, pr.HoldStatementTimeout)
+			}
+		}},
+		{"the largest timeouts PostgreSQL takes", func(s *ProfileSpec) {
+			s.HoldLockTimeout, s.HoldStatementTimeout = new(2147483647*time.Millisecond), new(2147483647*time.Millisecond)
+		}, func(*testing.T, *Profile) {}},
+		{"no table caps: an empty map", func(s *ProfileSpec) { s.TableRowCaps = map[string]int{} },
+			func(t *testing.T, pr *Profile) {
+				if _, ok := pr.TableCap("public.orders"); ok || len(pr.TableRowCaps) != 0 {
+					t.Errorf("TableRowCaps = %v", pr.TableRowCaps)
+				}
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := guarded()
+			tc.modify(&s.Profiles[0])
+			tc.check(t, mustCompile(t, s).Profile("interactive"))
+		})
+	}
+}
+
+func TestTableRowCapNames(t *testing.T) {
+	s := guarded()
+	s.Profiles[0].TableRowCaps = map[string]int{
+		"orders": 1, "Audit_Log": 2, "billing.Invoices": 3, `"Customers"`: 4, `Sales."Q1"`: 5,
+		`"My ""Quoted"" Table"`: 6, "ünïcode_Ä": 7, "t$1": 8, "public.orders_2024": 0,
+	}
+	pr := mustCompile(t, s).Profile("interactive")
+	want := map[string]int{
+		"public.orders": 1, "public.audit_log": 2, "billing.invoices": 3, "public.Customers": 4, "sales.Q1": 5,
+		`public.My "Quoted" Table`: 6, "public.ünïcode_Ä": 7, "public.t$1": 8, "public.orders_2024": 0,
+	}
+	if len(pr.TableRowCaps) != len(want) {
+		t.Errorf("TableRowCaps = %v, want %v", pr.TableRowCaps, want)
+	}
+	for name, n := range want {
+		if got, ok := pr.TableCap(name); !ok || got != n {
+			t.Errorf("TableCap(%q) = %d, %v, want %d, true", name, got, ok, n)
+		}
+	}
+	// TableCap takes names as PostgreSQL reports them: not folded, not
+	// defaulted to public.
+	for _, name := range []string{"orders", "public.Orders", "public.customers", "other.orders", `public."Customers"`} {
+		if got, ok := pr.TableCap(name); ok {
+			t.Errorf("TableCap(%q) = %d, true, want not capped", name, got)
+		}
+	}
+	if _, ok := mustCompile(t, guarded()).Profile("applications").TableCap("public.orders"); ok {
+		t.Error("a profile without table_row_caps caps a table")
 	}
 }
 

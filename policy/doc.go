@@ -8,6 +8,10 @@
 //	pr := pol.Match(policy.Session{User: "alice", ApplicationName: "psql"})
 //	d := pr.Decide(facts.Findings) // d.Action, d.Finding
 //
+// A profile also says whether the session's writes are held until the
+// client commits (Profile.Hold) and within what limits (RowCap, TableCap,
+// the hold timeouts); the relay enforces them.
+//
 // A compiled Policy is immutable and shared by every session; a reload
 // compiles a new one.
 package policy

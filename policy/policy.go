@@ -19,18 +19,32 @@ type Profile struct {
 	Name string
 	// DefaultAction applies to every rule the profile does not list.
 	DefaultAction Action
-	// RowCap and HoldTimeout are for holds (not yet enforced): the most rows
-	// a write may change without a confirmation (0: no cap), and how long a
-	// held transaction waits for it.
-	RowCap      int
+	// Hold: every write that arrives outside a transaction runs in one belay
+	// opens, and the client must COMMIT it (docs/policy.md, "Holds"). The
+	// fields below are the hold's limits; Compile accepts them only in a
+	// profile that holds, and a profile that does not has the defaults.
+	Hold bool
+	// RowCap is the most rows a held transaction may change in total, as
+	// pg_stat_xact_user_tables counts them; over it the hold is rolled
+	// back. 0: no cap.
+	RowCap int
+	// TableRowCaps is the most rows a held transaction may change in one
+	// table, keyed by schema.table as PostgreSQL's catalogs spell the names
+	// (unquoted, case kept); 0: none. nil when the profile lists none. Read
+	// it with TableCap.
+	TableRowCaps map[string]int
+	// HoldTimeout is how long a held transaction may sit idle before belay
+	// rolls it back.
 	HoldTimeout time.Duration
+	// HoldLockTimeout and HoldStatementTimeout are SET LOCAL lock_timeout
+	// and statement_timeout in the transaction belay opens, whole
+	// milliseconds. 0: belay sets nothing and PostgreSQL's setting applies.
+	HoldLockTimeout      time.Duration
+	HoldStatementTimeout time.Duration
 
 	match   criteria
 	actions map[rules.RuleID]Action
 }
-
-// DefaultHoldTimeout is a profile's hold_timeout when the file leaves it out.
-const DefaultHoldTimeout = 2 * time.Minute
 
 // Decision is the outcome for one statement.
 type Decision struct {
@@ -111,10 +125,22 @@ func (p *Policy) CanBlock() bool {
 	return false
 }
 
+// CanHold reports whether any profile holds. Holds need every statement
+// parsed, as blocks do: without it belay cannot tell a write.
+func (p *Policy) CanHold() bool {
+	for _, pr := range p.profiles {
+		if pr.Hold {
+			return true
+		}
+	}
+	return false
+}
+
 // auditOnly is the policy of a configuration without a policy section:
 // every finding is audited, nothing is blocked.
 var auditOnly = func() *Policy {
-	pr := &Profile{Name: "audit-only", DefaultAction: Audit, HoldTimeout: DefaultHoldTimeout}
+	pr := &Profile{Name: "audit-only", DefaultAction: Audit}
+	pr.setHoldDefaults()
 	return &Policy{profiles: []*Profile{pr}, def: pr}
 }()
 

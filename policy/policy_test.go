@@ -23,7 +23,7 @@ func guarded() *Spec {
 		DefaultProfile: "applications",
 		Profiles: []ProfileSpec{
 			{Name: "interactive", Match: MatchSpec{ApplicationNames: []string{"psql", "pgAdmin*", "DBeaver*"}},
-				DefaultAction: "block", Rules: map[string]string{"opaque-code": "audit", "set-role": "audit"}},
+				DefaultAction: "block", Rules: map[string]string{"opaque-code": "audit", "set-role": "audit"}, Hold: true},
 			{Name: "applications", DefaultAction: "audit",
 				Rules: map[string]string{"no-where": "block", "unparsable": "block"}},
 		},
@@ -138,14 +138,13 @@ func TestDecideAllow(t *testing.T) {
 }
 
 func TestProfileFields(t *testing.T) {
-	ht := 30 * time.Second
 	s := guarded()
-	s.Profiles[0].RowCap, s.Profiles[0].HoldTimeout = 1000, &ht
+	s.Profiles[0].RowCap, s.Profiles[0].HoldTimeout = new(1000), new(30*time.Second)
 	p := mustCompile(t, s)
-	if pr := p.Profile("interactive"); pr.RowCap != 1000 || pr.HoldTimeout != ht || pr.DefaultAction != Block {
+	if pr := p.Profile("interactive"); !pr.Hold || pr.RowCap != 1000 || pr.HoldTimeout != 30*time.Second || pr.DefaultAction != Block {
 		t.Errorf("interactive = %+v", pr)
 	}
-	if pr := p.Profile("applications"); pr.RowCap != 0 || pr.HoldTimeout != DefaultHoldTimeout || p.Default() != pr {
+	if pr := p.Profile("applications"); pr.Hold || pr.RowCap != 0 || pr.HoldTimeout != DefaultHoldTimeout || p.Default() != pr {
 		t.Errorf("applications = %+v, want the defaults and to be the default profile", pr)
 	}
 	if p.Profile("nope") != nil {
@@ -173,6 +172,15 @@ func TestAuditOnly(t *testing.T) {
 	}
 	if d := pr.Decide([]rules.Finding{finding(rules.RuleDropDatabase), finding(rules.RuleNoWhere)}); d.Action != Audit || d.Audited != 2 {
 		t.Errorf("Decide = %+v, want audit of 2", d)
+	}
+	// It holds nothing; the hold fields are the defaults, like a compiled
+	// profile's that does not hold.
+	if pr.Hold || pr.RowCap != 0 || pr.TableRowCaps != nil || pr.HoldTimeout != DefaultHoldTimeout ||
+		pr.HoldLockTimeout != DefaultHoldLockTimeout || pr.HoldStatementTimeout != DefaultHoldStatementTimeout {
+		t.Errorf("audit-only hold fields = %+v", pr)
+	}
+	if p.CanHold() {
+		t.Error("audit-only CanHold")
 	}
 }
 

@@ -20,10 +20,17 @@ type ProfileSpec struct {
 	Match         MatchSpec         `yaml:"match"`
 	DefaultAction string            `yaml:"default_action"`
 	Rules         map[string]string `yaml:"rules"`
-	RowCap        int               `yaml:"row_cap"`
-	// HoldTimeout is nil when left out (DefaultHoldTimeout applies), so an
-	// explicit 0s can be rejected.
-	HoldTimeout *time.Duration `yaml:"hold_timeout"`
+	// Hold runs the profile's writes outside a transaction in one belay
+	// opens, and the keys below are its limits.
+	Hold bool `yaml:"hold"`
+	// The hold keys are nil when left out, so that Compile can tell a key
+	// written for a profile that does not hold (an error: the operator
+	// would believe a cap is enforced) and an explicit 0s from a default.
+	RowCap               *int           `yaml:"row_cap"`
+	TableRowCaps         map[string]int `yaml:"table_row_caps"`
+	HoldTimeout          *time.Duration `yaml:"hold_timeout"`
+	HoldLockTimeout      *time.Duration `yaml:"hold_lock_timeout"`
+	HoldStatementTimeout *time.Duration `yaml:"hold_statement_timeout"`
 }
 
 // MatchSpec is a profile's match criteria as written. A nil list is no
