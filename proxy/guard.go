@@ -46,8 +46,17 @@ func (g *Guard) Inspect(s *SessionInfo, st *Statement) Verdict {
 		return Verdict{Action: Allow}
 	}
 	in := g.Classifier.Inspect(st.Text, st.Scratch)
+	var plan HoldPlan
+	if profile.Hold {
+		plan = HoldPlan{Profile: profile, Expect: -1, Limit: -1}
+		if in.Err != nil {
+			in = g.limitGuard(st, in, &plan)
+		}
+	}
 	if in.Err != nil {
-		return g.refuseUnreadable(s, profile, &line, in.Err)
+		v := g.refuseUnreadable(s, profile, &line, in.Err)
+		v.Hold = plan
+		return v
 	}
 
 	// Decide every statement first: the string runs whole or not at all.
@@ -89,6 +98,18 @@ func (g *Guard) Inspect(s *SessionInfo, st *Statement) Verdict {
 		line.Rule, line.Detail = string(d.Finding.Rule), d.Finding.Detail
 		lines = append(lines, line)
 	}
+	if decision != policy.Block && plan.Profile != nil {
+		if r := planHold(&plan, decided, st.Text); r != nil {
+			decision, worst = policy.Block, policy.Decision{Action: policy.Block}
+			for i := range lines {
+				lines[i].Decision = "block"
+				lines[i].Rule, lines[i].Detail = "hold", r.Message
+				g.record(s, &lines[i], r)
+			}
+			s.guard.linesBuf = lines[:0]
+			return Verdict{Action: Block, Refusal: r, Hold: plan}
+		}
+	}
 	if decision != policy.Block {
 		for i := range lines {
 			g.record(s, &lines[i], nil)
@@ -97,7 +118,7 @@ func (g *Guard) Inspect(s *SessionInfo, st *Statement) Verdict {
 			s.notePrepared(in.Statements[i].Facts, st)
 		}
 		s.guard.linesBuf = lines[:0]
-		return Verdict{Action: Allow}
+		return Verdict{Action: Allow, Hold: plan}
 	}
 	g.Metrics.countBlocked(worst.Finding.Rule, profile.Name, g.userLabel(s))
 	r := refusal(worst.Finding, worstFacts, worstFingerprint, profile)
@@ -105,7 +126,7 @@ func (g *Guard) Inspect(s *SessionInfo, st *Statement) Verdict {
 		g.record(s, &lines[i], r)
 	}
 	s.guard.linesBuf = lines[:0]
-	return Verdict{Action: Block, Refusal: r}
+	return Verdict{Action: Block, Refusal: r, Hold: plan}
 }
 
 // record writes a blocked statement's audit line now, and hands an allowed

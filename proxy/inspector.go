@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"github.com/belay-proxy/belay/policy"
 	"github.com/belay-proxy/belay/rules"
 )
 
@@ -49,6 +50,32 @@ const (
 type Verdict struct {
 	Action  Action
 	Refusal *Refusal // set with Block
+	Hold    HoldPlan // for sessions whose profile holds writes
+}
+
+// HoldPlan is what a holding profile asks of the relay for one Query or
+// Parse (hold.go). The zero value: the profile does not hold.
+type HoldPlan struct {
+	// Profile is set when the session's profile holds writes; the relay
+	// then runs the session in lockstep and reads the caps and timeouts
+	// from it.
+	Profile *policy.Profile
+	// Watch: a statement may write, so the request runs inside a hold and
+	// PostgreSQL is asked what it wrote.
+	Watch bool
+	// Expect is the row count a belay:expect comment states; Limit the n of
+	// an UPDATE/DELETE … LIMIT n guard. -1: none.
+	Expect, Limit int64
+	// Rewrite is the statement text to send instead (the LIMIT guard
+	// removed); nil: the text as written.
+	Rewrite []byte
+	// SetExpect: the request is SET belay.expect_rows, answered by belay;
+	// ExpectRows is its value, -1 for RESET.
+	SetExpect  bool
+	ExpectRows int64
+	// OnlyTransactionControl: every statement is BEGIN, COMMIT, ROLLBACK
+	// or the like (after a hold timed out, these reach PostgreSQL).
+	OnlyTransactionControl bool
 }
 
 // Refusal is the error a blocked statement gets. Message is prefixed with

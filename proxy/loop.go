@@ -37,6 +37,7 @@ const (
 	cmdAdopt cmdKind = iota + 1
 	cmdClose
 	cmdShutdownIdle
+	cmdHoldTimeout
 	cmdStop
 )
 
@@ -147,6 +148,14 @@ func (l *eventLoop) do(c loopCmd) {
 	case cmdShutdownIdle:
 		ls.writeClientBestEffort(shutdownNotice())
 		ls.end(errShutdown)
+	case cmdHoldTimeout:
+		if req := ls.sess.expireHold(); req != nil {
+			if err := ls.up.emit(req); err != nil {
+				ls.end(err)
+				return
+			}
+			ls.updateInterest()
+		}
 	}
 }
 

@@ -25,6 +25,9 @@ type loopSession struct {
 	done      chan struct{}
 	maxBody   int
 	terminate bool // the client sent Terminate: end after forwarding it
+	// gated: a holding session's next request waits in up's buffer until
+	// the answers in flight are in (hold.go); the client is not read.
+	gated bool
 }
 
 // loopDir is one direction of a session: framing, inspection, and writes
@@ -148,6 +151,10 @@ func (ls *loopSession) event(fd int, ev uint32) {
 			err = ls.dirFrom(fd).readAndRelay()
 		}
 	}
+	if err == nil && ls.gated && !ls.sess.state.gateClosed() {
+		ls.gated = false
+		err = ls.up.relay()
+	}
 	if err != nil {
 		var ce *clientError
 		if errors.As(err, &ce) {
@@ -186,7 +193,7 @@ func (ls *loopSession) canRead(fd int) bool {
 	if fd == ls.serverFD {
 		return len(ls.down.out) == 0
 	}
-	return len(ls.up.out) == 0 && len(ls.down.out) < replyBacklog
+	return !ls.gated && len(ls.up.out) == 0 && len(ls.down.out) < replyBacklog
 }
 
 // updateInterest reads a socket only while its peer has taken everything,
@@ -323,6 +330,29 @@ func (d *loopDir) relay() error {
 			} else if d.toUpstream && typ == 'F' {
 				requests++
 			} else if d.toUpstream && typ == 'B' {
+				if s.lockstep {
+					if s.startsRequest(typ) && (requests > 0 || s.state.gateClosed()) {
+						d.pass = 0
+						d.ls.gated = true
+						break
+					}
+					r, err := s.screenLargeBind(d.buf[pos:d.end])
+					if err != nil {
+						return err
+					}
+					if r.before != nil {
+						if err := d.cut(pos, pos, requests); err != nil {
+							return err
+						}
+						requests = 0
+						if !s.state.sending(r.beforeRequests) {
+							return errShutdown
+						}
+						if err := d.emit(r.before); err != nil {
+							return err
+						}
+					}
+				}
 				s.noteBind(d.buf[pos:d.end])
 			}
 			pos = d.end
@@ -333,6 +363,22 @@ func (d *loopDir) relay() error {
 			r, err := s.screenClient(typ, msg, requests)
 			if err != nil {
 				return err
+			}
+			if r.wait { // a holding session: the rest waits for the answers in flight
+				d.ls.gated = true
+				break
+			}
+			if r.before != nil { // belay's own request goes first
+				if err := d.cut(pos, pos, requests); err != nil {
+					return err
+				}
+				requests = 0
+				if !s.state.sending(r.beforeRequests) {
+					return errShutdown
+				}
+				if err := d.emit(r.before); err != nil {
+					return err
+				}
 			}
 			if !r.forward {
 				if err := d.cut(pos, pos+size, requests); err != nil {
@@ -352,6 +398,24 @@ func (d *loopDir) relay() error {
 				d.ls.terminate = true
 			}
 		} else {
+			if s.hold.engaged.Load() {
+				if act := s.holdServer(typ, msg); act.own {
+					if err := d.cut(pos, pos+size, 0); err != nil {
+						return err
+					}
+					if err := d.emit(act.client); err != nil {
+						return err
+					}
+					if act.upstream != nil {
+						if err := d.ls.up.emit(act.upstream); err != nil {
+							return err
+						}
+					}
+					endNow = endNow || act.endNow
+					pos += size
+					continue
+				}
+			}
 			switch typ {
 			case 'E':
 				if s.state.raisesOut.Load() > 0 {
@@ -422,7 +486,10 @@ func (d *loopDir) cut(pos, skip, requests int) error {
 // answerFromBelay sends what the screen put in place of a client message.
 func (ls *loopSession) answerFromBelay(r screenResult) error {
 	if r.upstream != nil {
-		if !ls.sess.state.sendingRaise(r.midBatch) {
+		if r.raise && !ls.sess.state.sendingRaise(r.midBatch) {
+			return errShutdown
+		}
+		if !r.raise && !ls.sess.state.sending(r.requests) {
 			return errShutdown
 		}
 		if err := ls.up.emit(r.upstream); err != nil {

@@ -23,6 +23,10 @@ type Metrics struct {
 	Blocked             *prometheus.CounterVec
 	BlockedByUser       *prometheus.CounterVec
 	ParseSeconds        prometheus.Histogram
+	HoldsOpen           prometheus.Gauge
+	Holds               *prometheus.CounterVec
+	HoldRows            prometheus.Histogram
+	HoldSeconds         prometheus.Histogram
 
 	// statements[kind][action] pre-binds the hot path's label values.
 	statements [rules.KindUtility + 1][policy.Block + 1]prometheus.Counter
@@ -68,7 +72,22 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		ConfigReloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "belay_config_reloads_total", Help: "Configuration reloads (SIGHUP), by result.",
 		}, []string{"result"}),
+		HoldsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "belay_holds_open", Help: "Held changes waiting for COMMIT or ROLLBACK.",
+		}),
+		Holds: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "belay_holds_total", Help: "Held changes by outcome: committed, rolled_back, timeout, disconnect, cap, expect, limit, error.",
+		}, []string{"outcome"}),
+		HoldRows: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "belay_hold_rows", Help: "Rows a held change had changed when it ended.",
+			Buckets: prometheus.ExponentialBuckets(1, 4, 10),
+		}),
+		HoldSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "belay_hold_duration_seconds", Help: "How long held changes stayed open.",
+			Buckets: prometheus.ExponentialBuckets(0.05, 3, 10),
+		}),
 	}
+	reg.MustRegister(m.HoldsOpen, m.Holds, m.HoldRows, m.HoldSeconds)
 	reg.MustRegister(m.ConnectionsOpen, m.ConnectionsTotal, m.ConnectionsRejected, m.Statements,
 		m.BytesClientToServer, m.BytesServerToClient, m.UpstreamErrors, m.CancelRequests, m.ConfigReloads, m.Blocked, m.BlockedByUser, m.ParseSeconds)
 	m.resolve()

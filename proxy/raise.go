@@ -19,9 +19,12 @@ var raiseMarker = func() string {
 }()
 
 // raiseQuery is a Query message that makes PostgreSQL raise the refusal as
-// its own error. E” strings escape the same whatever
-// standard_conforming_strings says.
-func raiseQuery(r *Refusal) []byte {
+// its own error.
+func raiseQuery(r *Refusal) []byte { return queryMessage(raiseStatement(r)) }
+
+// raiseStatement is the DO block that raises the refusal. E” strings
+// escape the same whatever standard_conforming_strings says.
+func raiseStatement(r *Refusal) string {
 	var b strings.Builder
 	b.WriteString("RAISE EXCEPTION USING ERRCODE = ")
 	b.WriteString(sqlString(r.SQLState))
@@ -42,7 +45,11 @@ func raiseQuery(r *Refusal) []byte {
 	for strings.Contains(body, tag) {
 		tag = tag[:len(tag)-1] + "_$"
 	}
-	text := "DO " + tag + " BEGIN " + body + "; END " + tag
+	return "DO " + tag + " BEGIN " + body + "; END " + tag
+}
+
+// queryMessage wraps SQL text in a Query message.
+func queryMessage(text string) []byte {
 	msg := make([]byte, 5, 5+len(text)+1)
 	msg[0] = 'Q'
 	binary.BigEndian.PutUint32(msg[1:], uint32(4+len(text)+1))

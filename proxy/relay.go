@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 )
 
@@ -41,6 +42,12 @@ func (s *session) pumpClient() error {
 	m := s.fromClient
 	for {
 		if err := m.fill(); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) { // a hold's timeout (hold_client.go)
+				if err := s.expireHoldUpstream(); err != nil {
+					return err
+				}
+				continue
+			}
 			return err
 		}
 		pos, requests := 0, 0
@@ -73,6 +80,27 @@ func (s *session) pumpClient() error {
 			r, err := s.screenClient(typ, m.bytes(pos, size), requests)
 			if err != nil {
 				return err
+			}
+			if r.wait { // a holding session: send what is ready, wait for the answers
+				if err := s.sendUpstream(m.bytes(0, pos), requests); err != nil {
+					return err
+				}
+				m.consume(pos)
+				pos, requests = 0, 0
+				if !s.state.waitGate() {
+					return net.ErrClosed
+				}
+				continue
+			}
+			if r.before != nil { // belay's own request goes first
+				if err := s.sendUpstream(m.bytes(0, pos), requests); err != nil {
+					return err
+				}
+				m.consume(pos)
+				pos, requests = 0, 0
+				if err := s.sendUpstream(r.before, r.beforeRequests); err != nil {
+					return err
+				}
 			}
 			if !r.forward {
 				if err := s.sendUpstream(m.bytes(0, pos), requests); err != nil {
@@ -108,11 +136,15 @@ func (s *session) pumpClient() error {
 // answerFromBelay sends what the screen put in place of a client message.
 func (s *session) answerFromBelay(r screenResult) error {
 	if r.upstream != nil {
-		if !s.state.sendingRaise(r.midBatch) {
-			return net.ErrClosed
-		}
-		if _, err := s.upstream.Write(r.upstream); err != nil {
-			return fmt.Errorf("write upstream: %w", err)
+		if r.raise {
+			if !s.state.sendingRaise(r.midBatch) {
+				return net.ErrClosed
+			}
+			if err := s.writeUpstream(r.upstream); err != nil {
+				return err
+			}
+		} else if err := s.sendUpstream(r.upstream, r.requests); err != nil {
+			return err
 		}
 	}
 	if r.client != nil {
@@ -140,10 +172,28 @@ func (s *session) sendUpstream(b []byte, requests int) error {
 	if !s.state.sending(requests) {
 		return net.ErrClosed
 	}
+	return s.writeUpstream(b)
+}
+
+// writeUpstream writes whole messages upstream. The lock keeps a hold's
+// own requests (sent by the upstream pump) from interleaving with the
+// client's.
+func (s *session) writeUpstream(b []byte) error {
+	s.upMu.Lock()
 	n, err := s.upstream.Write(b)
+	s.upMu.Unlock()
 	s.srv.metrics.BytesClientToServer.Add(float64(n))
 	if err != nil {
 		return fmt.Errorf("write upstream: %w", err)
+	}
+	return nil
+}
+
+// expireHoldUpstream rolls back a hold idle past its timeout, if due.
+func (s *session) expireHoldUpstream() error {
+	_ = s.client.SetReadDeadline(noDeadline)
+	if req := s.expireHold(); req != nil {
+		return s.writeUpstream(req)
 	}
 	return nil
 }
@@ -162,6 +212,12 @@ func (s *session) relayLargeClientMessage(typ byte, size int) error {
 		}
 		defer m.releaseOversize()
 		r, err := s.screenClient(typ, msg, 0)
+		for err == nil && r.wait {
+			if !s.state.waitGate() {
+				return net.ErrClosed
+			}
+			r, err = s.screenClient(typ, msg, 0)
+		}
 		if err != nil {
 			return err
 		}
@@ -178,6 +234,17 @@ func (s *session) relayLargeClientMessage(typ byte, size int) error {
 			return m.streamTo(io.Discard, size)
 		}
 		if typ == 'B' {
+			if s.lockstep {
+				r, err := s.screenLargeBind(m.bytes(0, m.buffered()))
+				if err != nil {
+					return err
+				}
+				if r.before != nil {
+					if err := s.sendUpstream(r.before, r.beforeRequests); err != nil {
+						return err
+					}
+				}
+			}
 			s.noteBind(m.bytes(0, m.buffered()))
 		}
 		requests := 0
@@ -188,6 +255,8 @@ func (s *session) relayLargeClientMessage(typ byte, size int) error {
 			return net.ErrClosed
 		}
 		w := countingWriter{w: s.upstream, n: s.srv.metrics.BytesClientToServer}
+		s.upMu.Lock()
+		defer s.upMu.Unlock()
 		return m.streamTo(w, size)
 	default:
 		return s.clientProtocolError(protocolViolation(fmt.Sprintf("message type %q of %d bytes is too large", typ, size)))
@@ -269,6 +338,25 @@ func (s *session) pumpUpstream() error {
 					return err
 				}
 				continue
+			}
+			if s.hold.engaged.Load() {
+				if act := s.holdServer(typ, m.bytes(pos, size)); act.own {
+					if err := s.writeClientCounted(m.bytes(0, pos)); err != nil {
+						return err
+					}
+					m.consume(pos + size)
+					pos = 0
+					if err := s.writeClientCounted(act.client); err != nil {
+						return err
+					}
+					if act.upstream != nil {
+						if err := s.writeUpstream(act.upstream); err != nil {
+							return err
+						}
+					}
+					endNow = endNow || act.endNow
+					continue
+				}
 			}
 			switch typ {
 			case 'E':

@@ -17,9 +17,18 @@ package proxy
 //     its own, which the server→client direction swallows.
 type screenResult struct {
 	forward  bool   // pass the message on unchanged
-	upstream []byte // a Query to send upstream instead (one request)
-	midBatch bool   // upstream's ReadyForQuery must be swallowed
+	upstream []byte // messages to send upstream instead
+	requests int    // ... holding this many requests (raise: always one)
+	raise    bool   // upstream is belay's raise
+	midBatch bool   // the raise's ReadyForQuery must be swallowed
 	client   []byte // belay's own answer to the client
+	// wait: a holding session must not send a new request yet; keep the
+	// message and screen it again when the session's gate opens.
+	wait bool
+	// before is a request of belay's own (beforeRequests of them) to send
+	// ahead of the message, which then goes on as the rest says.
+	before         []byte
+	beforeRequests int
 }
 
 var forwardIt = screenResult{forward: true}
@@ -32,6 +41,9 @@ func (s *session) screenClient(typ byte, msg []byte, unsent int) (screenResult, 
 		switch typ {
 		case 'S':
 			s.skipToSync, s.inBatch = false, false
+			if s.lockstep {
+				s.hold.forgetBatch()
+			}
 			if s.localSync {
 				return screenResult{client: readyForQuery(s.state.status())}, nil
 			}
@@ -42,9 +54,20 @@ func (s *session) screenClient(typ byte, msg []byte, unsent int) (screenResult, 
 		}
 		return screenResult{}, nil // PostgreSQL would skip it too
 	}
+	if s.lockstep && s.startsRequest(typ) {
+		if r, done := s.holdGate(typ, unsent); done {
+			return r, nil
+		}
+	}
 	switch typ {
 	case 'Q':
 		v := s.inspectQuery(msg)
+		s.noteHoldPlan(&v)
+		if s.lockstep {
+			if r, done := s.holdQuery(&v, msg); done {
+				return r, nil
+			}
+		}
 		if v.Action != Block {
 			t.queryForwarded()
 			return forwardIt, nil
@@ -53,9 +76,17 @@ func (s *session) screenClient(typ byte, msg []byte, unsent int) (screenResult, 
 			return screenResult{client: append(encodeError("ERROR", v.Refusal.clientError()), readyForQuery('I')...)}, nil
 		}
 		t.queryForwarded() // belay's raise: a request without lines
-		return screenResult{upstream: raiseQuery(v.Refusal)}, nil
+		return screenResult{upstream: raiseQuery(v.Refusal), raise: true}, nil
 	case 'P':
 		v, err := s.inspectParse(msg)
+		if err == nil {
+			s.noteHoldPlan(&v)
+			if s.lockstep {
+				if r, done := s.holdParse(&v, msg); done {
+					return r, nil
+				}
+			}
+		}
 		if err != nil || v.Action != Block {
 			s.inBatch = true
 			if err == nil {
@@ -69,15 +100,26 @@ func (s *session) screenClient(typ byte, msg []byte, unsent int) (screenResult, 
 			return screenResult{client: encodeError("ERROR", v.Refusal.clientError())}, nil
 		}
 		s.localSync = false
-		return screenResult{upstream: raiseQuery(v.Refusal), midBatch: true}, nil
+		return screenResult{upstream: raiseQuery(v.Refusal), raise: true, midBatch: true}, nil
 	case 'S':
+		if s.lockstep {
+			if r, done := s.holdSync(msg); done {
+				s.inBatch = false
+				return r, nil
+			}
+		}
 		s.inBatch = false
 		t.synced()
 	case 'F':
 		t.queryForwarded()
 	case 'B':
+		r := forwardIt
+		if s.lockstep {
+			r = s.holdBind(msg)
+		}
 		s.inBatch = true
 		s.noteBind(msg)
+		return r, nil
 	case 'E':
 		s.inBatch = true
 		t.executed(cstring(msg[headerLen:]))

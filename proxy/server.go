@@ -156,6 +156,7 @@ func (s *Server) handle(ctx context.Context, conn net.Conn) {
 		info:   SessionInfo{ID: id, ClientAddr: conn.RemoteAddr().String()},
 		log:    s.log.With(zap.Uint64("session", id), zap.String("client_addr", conn.RemoteAddr().String())),
 	}
+	sess.hold.init()
 	s.mu.Lock()
 	s.sessions[sess] = struct{}{}
 	s.mu.Unlock()

@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/belay-proxy/belay/policy"
 	"github.com/belay-proxy/belay/rules"
 )
 
@@ -70,6 +71,16 @@ type session struct {
 	localSync  bool // ... and answer that Sync from belay
 	inBatch    bool // extended messages went upstream since the last Sync
 
+	// Holds (hold.go): lockstep is set while the session's profile holds
+	// writes; holdProfile is that profile. hold is shared with the
+	// server→client direction.
+	lockstep    bool
+	holdProfile *policy.Profile
+	hold        holdState
+	// upMu serialises writes upstream in the goroutine relay, where the
+	// upstream pump sends belay's own requests of a hold.
+	upMu sync.Mutex
+
 	// stmt is reused for every inspection to keep the hot path allocation-free.
 	stmt    Statement
 	scratch rules.Scratch
@@ -80,6 +91,7 @@ type session struct {
 func (s *session) run() {
 	defer s.close()
 	err := s.serve()
+	s.holdSessionEnded()
 	s.finish(err)
 	s.info.trail.flush() // statements whose answer never came
 }
@@ -173,6 +185,7 @@ func (s *session) reportToClient(ce *clientError) {
 // roll back whatever the client left open) and the cancel key.
 func (s *session) close() {
 	s.closed.Store(true)
+	s.state.end()
 	if ls := s.onLoop.Load(); ls != nil {
 		ls.loop.command(loopCmd{kind: cmdClose, ls: ls})
 	}

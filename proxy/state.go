@@ -26,6 +26,13 @@ type sessionState struct {
 	// raisesOut mirrors len(raises), so the server→client direction can
 	// skip looking at ErrorResponses when no raise is out.
 	raisesOut atomic.Int32
+
+	// holdBusy: the hold machine is working on a request (hold.go); a
+	// holding session sends nothing new meanwhile. gate wakes a client
+	// pump waiting for that (goroutine relay); ended releases it for good.
+	holdBusy bool
+	gate     sync.Cond
+	ended    bool
 }
 
 // raise is one Query belay sent in place of a blocked statement.
@@ -109,7 +116,88 @@ func (st *sessionState) answered(status byte) (swallow, endNow bool) {
 			}
 		}
 	}
+	st.wakeLocked()
 	return false, st.claimIfIdleLocked()
+}
+
+// forgetRequest drops a request PostgreSQL skipped (belay's Query inside an
+// extended batch that an earlier error failed): no ReadyForQuery comes for
+// it, so later ones answer one request earlier than counted.
+func (st *sessionState) forgetRequest() {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.pending > 0 {
+		st.pending--
+	}
+	for i := range st.raises {
+		st.raises[i].z--
+	}
+}
+
+// gateClosed reports whether a holding session must wait before sending a
+// new request: one is in flight, or the hold machine is busy.
+func (st *sessionState) gateClosed() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.pending > 0 || st.holdBusy
+}
+
+// waitGate blocks until a new request may be sent; false when the session
+// ended meanwhile.
+func (st *sessionState) waitGate() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.gate.L == nil {
+		st.gate.L = &st.mu
+	}
+	for (st.pending > 0 || st.holdBusy) && !st.ended {
+		st.gate.Wait()
+	}
+	return !st.ended
+}
+
+func (st *sessionState) wakeLocked() {
+	if st.gate.L != nil {
+		st.gate.Broadcast()
+	}
+}
+
+// end releases a client pump waiting at the gate: the session is over.
+func (st *sessionState) end() {
+	st.mu.Lock()
+	st.ended = true
+	st.wakeLocked()
+	st.mu.Unlock()
+}
+
+// setHoldBusy marks the hold machine at work on a request.
+func (st *sessionState) setHoldBusy() {
+	st.mu.Lock()
+	st.holdBusy = true
+	st.mu.Unlock()
+}
+
+// holdDone marks the hold machine idle; true when shutdown claims the now
+// idle session.
+func (st *sessionState) holdDone() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.holdBusy = false
+	st.wakeLocked()
+	return st.claimIfIdleLocked()
+}
+
+// claimForHold marks the session busy with one request of belay's own if
+// it is idle between requests (for the hold timeout); false otherwise.
+func (st *sessionState) claimForHold() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.closed || st.pending > 0 || st.holdBusy {
+		return false
+	}
+	st.holdBusy = true
+	st.pending++
+	return true
 }
 
 // beginShutdown marks the session closing and reports whether it is idle
@@ -130,7 +218,7 @@ func (st *sessionState) claimIfIdle() bool {
 }
 
 func (st *sessionState) claimIfIdleLocked() bool {
-	if st.closing && !st.closed && st.pending == 0 && st.txStatus == 'I' {
+	if st.closing && !st.closed && st.pending == 0 && st.txStatus == 'I' && !st.holdBusy {
 		st.closed = true
 		return true
 	}

@@ -1,0 +1,71 @@
+package proxy
+
+import (
+	"github.com/belay-proxy/belay/rules"
+)
+
+// planHold fills in what a holding profile asks of the relay for a
+// statement string the policy allows: whether it may write, the rows it
+// is expected to change, and SET belay.expect_rows. A refusal comes back
+// for what a hold cannot allow: a write and its COMMIT in one request (the
+// write would be durable before belay could count it), and an unreadable
+// expectation.
+func planHold(plan *HoldPlan, decided []decidedStatement, text []byte) *Refusal {
+	endsTx, onlyTx := false, len(decided) > 0
+	for _, d := range decided {
+		f := d.facts
+		plan.Watch = plan.Watch || f.Kind == rules.KindWrite || f.MayWrite
+		endsTx = endsTx || f.EndsTransaction
+		onlyTx = onlyTx && f.Kind == rules.KindTransaction
+	}
+	plan.OnlyTransactionControl = onlyTx
+	if plan.Watch && endsTx {
+		return &Refusal{
+			SQLState: "25000",
+			Message:  "hold: a write and its COMMIT in one request",
+			Detail:   "This profile holds writes until an explicit COMMIT; sent together, the write would be applied before belay could count the rows it changed.",
+			Hint:     "Send the write alone, read belay's NOTICE, then send COMMIT.",
+		}
+	}
+	sql := string(text)
+	if plan.Watch {
+		n, found, err := rules.ExpectedRows(sql)
+		if err != nil {
+			return badExpectRefusal(err)
+		}
+		if found {
+			plan.Expect = n
+		}
+		return nil
+	}
+	if len(decided) == 1 && decided[0].facts.Kind == rules.KindUtility {
+		n, reset, ok, err := rules.ParseExpectSetting(sql)
+		switch {
+		case !ok:
+		case err != nil:
+			return badExpectRefusal(err)
+		case reset:
+			plan.SetExpect, plan.ExpectRows = true, -1
+		default:
+			plan.SetExpect, plan.ExpectRows = true, n
+		}
+	}
+	return nil
+}
+
+// limitGuard reads UPDATE/DELETE … LIMIT n, which PostgreSQL rejects, as
+// "at most n rows": the statement without the LIMIT is classified and sent
+// instead, and the hold rolls it back when it changes more.
+func (g *Guard) limitGuard(st *Statement, in rules.Inspection, plan *HoldPlan) rules.Inspection {
+	stripped, n, ok := rules.SplitLimitGuard(string(st.Text))
+	if !ok {
+		return in
+	}
+	text := []byte(stripped)
+	without := g.Classifier.Inspect(text, st.Scratch)
+	if without.Err != nil {
+		return in
+	}
+	plan.Rewrite, plan.Limit = text, n
+	return without
+}

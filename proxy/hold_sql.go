@@ -1,0 +1,216 @@
+package proxy
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/belay-proxy/belay/policy"
+)
+
+// holdMarker names the column of belay's first statement inside a held
+// extended batch, so the server→client direction knows where PostgreSQL's
+// answers to belay's Query begin. Random per process: no client query
+// names a column so.
+var holdMarker = func() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "belay_hold_" + hex.EncodeToString(b[:])
+}()
+
+// checkSQL asks PostgreSQL what the transaction wrote so far: whether it
+// has a transaction id at all (anything written, catalogs included), and
+// rows inserted, updated and deleted per table — triggers, foreign-key
+// cascades and functions included, which the parser cannot see.
+const checkSQL = `SELECT txid_current_if_assigned()::text, coalesce((SELECT json_agg(json_build_array(schemaname || '.' || relname, n_tup_ins, n_tup_upd, n_tup_del) ORDER BY schemaname, relname) FROM pg_stat_xact_user_tables WHERE n_tup_ins + n_tup_upd + n_tup_del > 0), '[]')::text`
+
+// beginSQL opens a hold's transaction with the profile's timeouts, so a
+// held change cannot queue behind locks or run for long on the primary.
+// It returns the text and how many CommandCompletes it brings.
+func beginSQL(p *policy.Profile) (string, int) {
+	var b strings.Builder
+	b.WriteString("BEGIN; ")
+	n := 1
+	for _, set := range []struct {
+		name string
+		d    time.Duration
+	}{{"lock_timeout", p.HoldLockTimeout}, {"statement_timeout", p.HoldStatementTimeout}} {
+		if set.d > 0 {
+			fmt.Fprintf(&b, "SET LOCAL %s = '%dms'; ", set.name, set.d.Milliseconds())
+			n++
+		}
+	}
+	return b.String(), n
+}
+
+// heldQuery is the client's Query text after belay's prefix: BEGIN and
+// SET LOCAL when it opens the hold, and the baseline counts when the
+// transaction has none yet. n is the prefix's CommandCompletes.
+func heldQuery(p *policy.Profile, open, baseline bool, text []byte) (msg []byte, n int) {
+	var prefix string
+	if open {
+		prefix, n = beginSQL(p)
+	}
+	if baseline {
+		prefix += checkSQL + "; "
+		n++
+	}
+	return queryMessage(prefix + string(text)), n
+}
+
+// baselineName names belay's prepared statement and portal for the
+// baseline of an extended batch; they are closed at once.
+var baselineName = holdMarker + "_base"
+
+// baselineRequest asks for the counts before an extended batch. It uses
+// the extended protocol with names of its own, so the client's unnamed
+// statement and portal stay as they are.
+func baselineRequest() []byte {
+	var b []byte
+	b, _ = (&pgproto3.Parse{Name: baselineName, Query: checkSQL}).Encode(b)
+	b, _ = (&pgproto3.Bind{DestinationPortal: baselineName, PreparedStatement: baselineName}).Encode(b)
+	b, _ = (&pgproto3.Execute{Portal: baselineName}).Encode(b)
+	b, _ = (&pgproto3.Close{ObjectType: 'P', Name: baselineName}).Encode(b)
+	b, _ = (&pgproto3.Close{ObjectType: 'S', Name: baselineName}).Encode(b)
+	b, _ = (&pgproto3.Sync{}).Encode(b)
+	return b
+}
+
+// batchCheckQuery goes before a held batch's Sync: the marker, the BEGIN
+// when the batch started outside a transaction, and the check.
+func batchCheckQuery(p *policy.Profile, open bool) []byte {
+	text := `SELECT 1 AS "` + holdMarker + `"; `
+	if open {
+		prefix, _ := beginSQL(p)
+		text += prefix
+	}
+	return queryMessage(text + checkSQL)
+}
+
+// failTransactionSQL rolls back and leaves an empty, failed transaction
+// behind: the client was inside a transaction, and now gets an error
+// that, as any error in a transaction, only its ROLLBACK clears. No lock
+// stays held meanwhile.
+func failTransactionSQL(r *Refusal) []byte {
+	return queryMessage("ROLLBACK; BEGIN; " + raiseStatement(r))
+}
+
+// isHoldMarker reports whether a RowDescription is that of belay's marker.
+func isHoldMarker(msg []byte) bool {
+	body := msg[headerLen:]
+	if len(body) < 2 || binary.BigEndian.Uint16(body) != 1 {
+		return false
+	}
+	return bytes.Equal(cstring(body[2:]), []byte(holdMarker))
+}
+
+// checkResult is PostgreSQL's answer to checkSQL.
+type checkResult struct {
+	xid    string // "" when nothing was written
+	tables []tableCount
+}
+
+// since returns the counts of c that are not in base, per table.
+func (c checkResult) since(base checkResult) checkResult {
+	if len(base.tables) == 0 {
+		return c
+	}
+	out := checkResult{xid: c.xid}
+	for _, t := range c.tables {
+		for _, b := range base.tables {
+			if b.name == t.name {
+				t.inserted = max(t.inserted-b.inserted, 0)
+				t.updated = max(t.updated-b.updated, 0)
+				t.deleted = max(t.deleted-b.deleted, 0)
+			}
+		}
+		if t.rows() > 0 {
+			out.tables = append(out.tables, t)
+		}
+	}
+	return out
+}
+
+func (c *checkResult) total() int64 {
+	var n int64
+	for _, t := range c.tables {
+		n += t.rows()
+	}
+	return n
+}
+
+// parseCheckRow reads the DataRow of checkSQL.
+func parseCheckRow(msg []byte) (checkResult, error) {
+	var d pgproto3.DataRow
+	if err := d.Decode(msg[headerLen:]); err != nil {
+		return checkResult{}, fmt.Errorf("decode check row: %w", err)
+	}
+	if len(d.Values) != 2 {
+		return checkResult{}, fmt.Errorf("check row has %d columns, want 2", len(d.Values))
+	}
+	var c checkResult
+	if d.Values[0] != nil {
+		c.xid = string(d.Values[0])
+	}
+	var rows [][]json.RawMessage
+	if err := json.Unmarshal(d.Values[1], &rows); err != nil {
+		return checkResult{}, fmt.Errorf("decode table counts: %w", err)
+	}
+	for _, r := range rows {
+		if len(r) != 4 {
+			return checkResult{}, fmt.Errorf("table count has %d fields, want 4", len(r))
+		}
+		var t tableCount
+		if err := json.Unmarshal(r[0], &t.name); err != nil {
+			return checkResult{}, fmt.Errorf("decode table name: %w", err)
+		}
+		for i, dst := range []*int64{&t.inserted, &t.updated, &t.deleted} {
+			if err := json.Unmarshal(r[i+1], dst); err != nil {
+				return checkResult{}, fmt.Errorf("decode table count: %w", err)
+			}
+		}
+		c.tables = append(c.tables, t)
+	}
+	return c, nil
+}
+
+// dmlRows returns the row count of an INSERT, UPDATE, DELETE, MERGE or COPY
+// CommandComplete tag; ok is false for other tags.
+func dmlRows(tag string) (int64, bool) {
+	verb, rest, _ := strings.Cut(tag, " ")
+	switch verb {
+	case "INSERT": // INSERT oid rows
+		_, rest, _ = strings.Cut(rest, " ")
+	case "UPDATE", "DELETE", "MERGE", "COPY":
+	default:
+		return 0, false
+	}
+	n, err := strconv.ParseInt(rest, 10, 64)
+	return n, err == nil
+}
+
+// commandTag is the tag of a CommandComplete message.
+func commandTag(msg []byte) string {
+	return string(cstring(msg[headerLen:]))
+}
+
+// pgError is the part of an ErrorResponse belay reports on.
+type pgError struct {
+	code, message string
+}
+
+func parseError(msg []byte) *pgError {
+	var e pgproto3.ErrorResponse
+	if err := e.Decode(msg[headerLen:]); err != nil {
+		return &pgError{code: "XX000", message: "unreadable error response"}
+	}
+	return &pgError{code: e.Code, message: e.Message}
+}
