@@ -1,0 +1,270 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/belay-proxy/belay/config"
+	"github.com/belay-proxy/belay/internal/testpg"
+	"github.com/belay-proxy/belay/policy"
+)
+
+// holder is an Inspector whose profile holds every statement that mentions
+// UPDATE, so these tests exercise the relay's hold machine without the
+// classifier.
+type holder struct{ profile *policy.Profile }
+
+func (h holder) Inspect(_ *SessionInfo, st *Statement) Verdict {
+	plan := HoldPlan{Profile: h.profile, Expect: -1, Limit: -1}
+	text := strings.ToUpper(string(st.Text))
+	plan.Watch = strings.Contains(text, "UPDATE")
+	plan.OnlyTransactionControl = text == "ROLLBACK" || text == "COMMIT"
+	return Verdict{Action: Allow, Hold: plan}
+}
+
+func holdingProfile(timeout time.Duration) *policy.Profile {
+	return &policy.Profile{Name: "test", Hold: true, RowCap: 5, HoldTimeout: timeout, HoldLockTimeout: time.Second, HoldStatementTimeout: 10 * time.Second}
+}
+
+// holdTable creates a table of ten rows, note 'n', visible to other
+// sessions (a temporary table would not be).
+func holdTable(t *testing.T, name string) *pgx.Conn {
+	t.Helper()
+	ctx := context.Background()
+	direct, err := pgx.Connect(ctx, testpg.DSN(testpg.Upstream(t), "postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = direct.Exec(ctx, "DROP TABLE IF EXISTS "+name)
+		direct.Close(ctx)
+	})
+	if _, err := direct.Exec(ctx, fmt.Sprintf("DROP TABLE IF EXISTS %[1]s; CREATE TABLE %[1]s (id int PRIMARY KEY, note text); INSERT INTO %[1]s SELECT g, 'n' FROM generate_series(1, 10) g", name)); err != nil {
+		t.Fatal(err)
+	}
+	return direct
+}
+
+func changedRows(t *testing.T, direct *pgx.Conn, table string) int {
+	t.Helper()
+	var n int
+	if err := direct.QueryRow(context.Background(), "SELECT count(*) FROM "+table+" WHERE note <> 'n'").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func tableName(t *testing.T, tweak func(*config.Config)) string {
+	c := config.Default()
+	tweak(c)
+	name := "hold_" + strings.ToLower(strings.NewReplacer("/", "_", "-", "_").Replace(t.Name()))
+	if c.EventLoop {
+		return name + "_l"
+	}
+	return name + "_g"
+}
+
+func TestHeldWriteWaitsForCommit(t *testing.T) { transports(t, testHeldWriteWaitsForCommit) }
+
+func testHeldWriteWaitsForCommit(t *testing.T, tweak func(*config.Config)) {
+	table := tableName(t, tweak)
+	direct := holdTable(t, table)
+	ts := startServerWith(t, tweak, holder{holdingProfile(time.Minute)})
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeCacheStatement, pgx.QueryExecModeDescribeExec} {
+		var mu sync.Mutex
+		var notices []string
+		conn := ts.connect(t, func(c *pgx.ConnConfig) {
+			c.DefaultQueryExecMode = mode
+			c.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) { mu.Lock(); notices = append(notices, n.Message); mu.Unlock() }
+		})
+		ctx := context.Background()
+		tag, err := conn.Exec(ctx, "UPDATE "+table+" SET note = 'x' WHERE id = $1", 1)
+		if err != nil || tag.RowsAffected() != 1 {
+			t.Fatalf("%v: held update: %v %v", mode, tag, err)
+		}
+		if st := conn.PgConn().TxStatus(); st != 'T' {
+			t.Fatalf("%v: status %c after a held write, want T", mode, st)
+		}
+		if n := changedRows(t, direct, table); n != 0 {
+			t.Fatalf("%v: %d rows changed before COMMIT", mode, n)
+		}
+		if _, err := conn.Exec(ctx, "COMMIT"); err != nil {
+			t.Fatal(err)
+		}
+		if n := changedRows(t, direct, table); n != 1 {
+			t.Fatalf("%v: %d rows changed after COMMIT, want 1", mode, n)
+		}
+		mu.Lock()
+		got := strings.Join(notices, "\n")
+		mu.Unlock()
+		if !strings.Contains(got, "is held: 1 row changed (public."+table+": 1 updated)") || !strings.Contains(got, "committed: 1 row applied") {
+			t.Fatalf("%v: notices %q", mode, got)
+		}
+		// Nothing written: an ordinary autocommit statement, no hold.
+		if _, err := conn.Exec(ctx, "UPDATE "+table+" SET note = 'y' WHERE id = $1", 99); err != nil {
+			t.Fatal(err)
+		}
+		if st := conn.PgConn().TxStatus(); st != 'I' {
+			t.Fatalf("%v: status %c after a write that wrote nothing, want I", mode, st)
+		}
+		if _, err := direct.Exec(ctx, "UPDATE "+table+" SET note = 'n'"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// The gate: requests sent back to back reach PostgreSQL one at a time, so
+// a COMMIT pipelined behind a write over the cap cannot apply it.
+func TestPipelinedCommitWaitsForTheCheck(t *testing.T) {
+	transports(t, testPipelinedCommitWaitsForTheCheck)
+}
+
+func testPipelinedCommitWaitsForTheCheck(t *testing.T, tweak func(*config.Config)) {
+	table := tableName(t, tweak)
+	direct := holdTable(t, table)
+	ts := startServerWith(t, tweak, holder{holdingProfile(time.Minute)})
+	fe, _ := rawSession(t, ts.addr)
+	send(t, fe,
+		&pgproto3.Query{String: "UPDATE " + table + " SET note = 'x' WHERE id <= 8"},
+		&pgproto3.Query{String: "COMMIT"},
+	)
+	first := receiveUntilReady(t, fe)
+	second := receiveUntilReady(t, fe)
+	if !contains(first, "Error:"+sqlstateRowCap) || first[len(first)-1] != "ReadyForQuery" {
+		t.Fatalf("first answer %v, want the row cap error", first)
+	}
+	if contains(second, "Error:"+sqlstateRowCap) {
+		t.Fatalf("second answer %v", second)
+	}
+	if n := changedRows(t, direct, table); n != 0 {
+		t.Fatalf("%d rows changed: the pipelined COMMIT applied a write over the cap", n)
+	}
+}
+
+// An extended batch that fails before belay's Query: PostgreSQL skips the
+// Query, nothing is held, the session goes on.
+func TestFailedHeldBatch(t *testing.T) { transports(t, testFailedHeldBatch) }
+
+func testFailedHeldBatch(t *testing.T, tweak func(*config.Config)) {
+	table := tableName(t, tweak)
+	direct := holdTable(t, table)
+	ts := startServerWith(t, tweak, holder{holdingProfile(time.Minute)})
+	fe, _ := rawSession(t, ts.addr)
+	send(t, fe,
+		&pgproto3.Parse{Query: "SELECT 1/0"}, &pgproto3.Bind{}, &pgproto3.Execute{},
+		&pgproto3.Parse{Name: "w", Query: "UPDATE " + table + " SET note = 'x' WHERE id = 1"},
+		&pgproto3.Bind{PreparedStatement: "w"}, &pgproto3.Execute{},
+		&pgproto3.Sync{},
+	)
+	got := receiveUntilReady(t, fe)
+	if !contains(got, "Error:22012") {
+		t.Fatalf("got %v, want division by zero", got)
+	}
+	send(t, fe, &pgproto3.Query{String: "SELECT 1"})
+	if got := receiveUntilReady(t, fe); contains(got, "Error:22012") || got[len(got)-1] != "ReadyForQuery" {
+		t.Fatalf("next request got %v", got)
+	}
+	if n := changedRows(t, direct, table); n != 0 {
+		t.Fatalf("%d rows changed", n)
+	}
+}
+
+// A held write idle past the hold timeout is rolled back; the next
+// statement learns it and the client's ROLLBACK clears the failed state.
+func TestHoldTimeout(t *testing.T) { transports(t, testHoldTimeout) }
+
+func testHoldTimeout(t *testing.T, tweak func(*config.Config)) {
+	table := tableName(t, tweak)
+	direct := holdTable(t, table)
+	ts := startServerWith(t, tweak, holder{holdingProfile(300 * time.Millisecond)})
+	conn := ts.connect(t)
+	ctx := context.Background()
+	if _, err := conn.Exec(ctx, "UPDATE "+table+" SET note = 'x' WHERE id = 2"); err != nil {
+		t.Fatal(err)
+	}
+	// The rollback frees the row: a direct update does not wait for it.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var locked bool
+		err := direct.QueryRow(ctx, "SELECT count(*) > 0 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = $1 AND l.pid <> pg_backend_pid()", table).Scan(&locked)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !locked {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the held transaction still holds its locks after the timeout")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_, err := conn.Exec(ctx, "SELECT 1")
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != sqlstateHoldTimeout || !strings.Contains(pe.Message, "hold timeout") {
+		t.Fatalf("after the timeout: %v, want %s", err, sqlstateHoldTimeout)
+	}
+	if st := conn.PgConn().TxStatus(); st != 'E' {
+		t.Fatalf("status %c, want E", st)
+	}
+	if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	if st := conn.PgConn().TxStatus(); st != 'I' {
+		t.Fatalf("status %c after ROLLBACK, want I", st)
+	}
+	if n := changedRows(t, direct, table); n != 0 {
+		t.Fatalf("%d rows changed", n)
+	}
+}
+
+func TestHoldMessagesParse(t *testing.T) {
+	for tag, want := range map[string]int64{"UPDATE 3": 3, "DELETE 0": 0, "INSERT 0 12": 12, "MERGE 2": 2, "COPY 7": 7, "SELECT 1": -1, "BEGIN": -1} {
+		got, ok := dmlRows(tag)
+		if !ok {
+			got = -1
+		}
+		if got != want {
+			t.Errorf("dmlRows(%q) = %d, want %d", tag, got, want)
+		}
+	}
+	row, _ := (&pgproto3.DataRow{Values: [][]byte{[]byte("731"), []byte(`[["public.a", 1, 2, 3], ["s.b", 0, 5, 0]]`)}}).Encode(nil)
+	c, err := parseCheckRow(row)
+	if err != nil || c.xid != "731" || c.total() != 11 || len(c.tables) != 2 || c.tables[1].name != "s.b" {
+		t.Fatalf("parseCheckRow = %+v, %v", c, err)
+	}
+	base := checkResult{tables: []tableCount{{name: "public.a", inserted: 1, updated: 1}}}
+	if d := c.since(base); d.total() != 9 || len(d.tables) != 2 {
+		t.Fatalf("since = %+v", d)
+	}
+	empty, _ := (&pgproto3.DataRow{Values: [][]byte{nil, []byte(`[]`)}}).Encode(nil)
+	if c, err := parseCheckRow(empty); err != nil || c.xid != "" || c.total() != 0 {
+		t.Fatalf("nothing written: %+v, %v", c, err)
+	}
+	desc, _ := (&pgproto3.RowDescription{Fields: []pgproto3.FieldDescription{{Name: []byte(holdMarker)}}}).Encode(nil)
+	other, _ := (&pgproto3.RowDescription{Fields: []pgproto3.FieldDescription{{Name: []byte("id")}}}).Encode(nil)
+	if !isHoldMarker(desc) || isHoldMarker(other) {
+		t.Fatal("marker recognition")
+	}
+	parse, _ := (&pgproto3.Parse{Name: "s1", Query: "UPDATE t SET a = 1 LIMIT 1", ParameterOIDs: []uint32{23}}).Encode(nil)
+	var p pgproto3.Parse
+	if err := p.Decode(rewriteParse(parse, []byte("UPDATE t SET a = 1"))[headerLen:]); err != nil || p.Name != "s1" || p.Query != "UPDATE t SET a = 1" || len(p.ParameterOIDs) != 1 {
+		t.Fatalf("rewriteParse: %+v %v", p, err)
+	}
+	q, n := heldQuery(holdingProfile(time.Minute), true, true, []byte("UPDATE t"))
+	if n != 4 || !bytes.HasPrefix(q[headerLen:], []byte("BEGIN; SET LOCAL lock_timeout = '1000ms'; SET LOCAL statement_timeout = '10000ms'; SELECT")) {
+		t.Fatalf("heldQuery = %q, %d", q, n)
+	}
+	if got := tableSummary([]tableCount{{name: "public.a", inserted: 2, deleted: 1}}); got != "public.a: 2 inserted, 1 deleted" {
+		t.Fatalf("tableSummary = %q", got)
+	}
+}
