@@ -13,9 +13,9 @@ const (
 	Allow Action = iota + 1
 	// Audit relays the statement and records what would have been blocked.
 	Audit
-	// 3 and 4 are kept for Hold (run, keep the transaction open until the
-	// result is confirmed) and Approve (wait for a second person): both
-	// stricter than audit and milder than block.
+	// 3 and 4 are kept for actions between audit and block, such as
+	// Approve (wait for a second person). Holds are not an action: a
+	// profile's hold: true holds every write it lets through (hold.go).
 
 	// Block refuses the statement with an error; the session goes on.
 	Block Action = 5
