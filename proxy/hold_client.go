@@ -44,6 +44,7 @@ func (s *session) holdGate(typ byte, unsent int) (r screenResult, done bool) {
 	h := &s.hold
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.req = heldRequest{} // rows are counted per request
 	if h.open {
 		s.disarmHoldTimer()
 	}

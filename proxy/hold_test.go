@@ -268,3 +268,63 @@ func TestHoldMessagesParse(t *testing.T) {
 		t.Fatalf("tableSummary = %q", got)
 	}
 }
+
+// A client that pipelines (several Syncs in flight, as GUI tools and pgx's
+// pipeline mode do) gets every answer in order; the held write's batch
+// ends in status T and its successors run inside the hold.
+func TestPipelinedClientAndHold(t *testing.T) { transports(t, testPipelinedClientAndHold) }
+
+func testPipelinedClientAndHold(t *testing.T, tweak func(*config.Config)) {
+	table := tableName(t, tweak)
+	direct := holdTable(t, table)
+	ts := startServerWith(t, tweak, holder{holdingProfile(time.Minute)})
+	conn := ts.connect(t)
+	ctx := context.Background()
+	p := conn.PgConn().StartPipeline(ctx)
+	p.SendQueryParams("SELECT 1", nil, nil, nil, nil)
+	p.SendPipelineSync()
+	p.SendQueryParams("UPDATE "+table+" SET note = 'p' WHERE id = $1", [][]byte{[]byte("4")}, nil, nil, nil)
+	p.SendPipelineSync()
+	p.SendQueryParams("SELECT note FROM "+table+" WHERE id = $1", [][]byte{[]byte("4")}, nil, nil, nil)
+	p.SendPipelineSync()
+	if err := p.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i := 0; i < 6; i++ {
+		res, err := p.GetResults()
+		if err != nil {
+			t.Fatalf("result %d: %v", i, err)
+		}
+		switch r := res.(type) {
+		case *pgconn.ResultReader:
+			rr := r.Read()
+			if rr.Err != nil {
+				t.Fatalf("result %d: %v", i, rr.Err)
+			}
+			line := rr.CommandTag.String()
+			for _, row := range rr.Rows {
+				line += " " + string(row[0])
+			}
+			got = append(got, line)
+		case *pgconn.PipelineSync:
+			got = append(got, "sync")
+		}
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := "SELECT 1 1,sync,UPDATE 1,sync,SELECT 1 p,sync"
+	if strings.Join(got, ",") != want {
+		t.Fatalf("pipeline answers %q, want %q", strings.Join(got, ","), want)
+	}
+	if st := conn.PgConn().TxStatus(); st != 'T' {
+		t.Fatalf("status %c, want T (held)", st)
+	}
+	if n := changedRows(t, direct, table); n != 0 {
+		t.Fatalf("%d rows changed before COMMIT", n)
+	}
+	if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+}
