@@ -63,6 +63,8 @@ func TestCompileErrors(t *testing.T) {
 			[]want{{"profiles[0].hold_timeout", "must be positive"}}},
 		{"hold timeout over a day", func(s *Spec) { s.Profiles[0].HoldTimeout = new(25 * time.Hour) },
 			[]want{{"profiles[0].hold_timeout", "must be at most 24h, not 25h0m0s"}}},
+		{"negative estimate factor", func(s *Spec) { s.Profiles[0].HoldEstimateFactor = new(-1.0) },
+			[]want{{"profiles[0].hold_estimate_factor", "must be between 0 (no estimate) and 1e9, not -1"}}},
 		{"negative lock timeout", func(s *Spec) { s.Profiles[0].HoldLockTimeout = new(-time.Millisecond) },
 			[]want{{"profiles[0].hold_lock_timeout", "must not be negative (0s leaves PostgreSQL's setting)"}}},
 		{"sub-millisecond lock timeout", func(s *Spec) { s.Profiles[0].HoldLockTimeout = new(500 * time.Microsecond) },
@@ -165,7 +167,7 @@ func TestCompileHold(t *testing.T) {
 	}{
 		{"defaults", func(*ProfileSpec) {}, func(t *testing.T, pr *Profile) {
 			if !pr.Hold || pr.RowCap != 0 || pr.TableRowCaps != nil || pr.HoldTimeout != 2*time.Minute ||
-				pr.HoldLockTimeout != 3*time.Second || pr.HoldStatementTimeout != 30*time.Second {
+				pr.HoldLockTimeout != 3*time.Second || pr.HoldStatementTimeout != 30*time.Second || pr.HoldEstimateFactor != 10 {
 				t.Errorf("profile = %+v", pr)
 			}
 		}},
@@ -176,6 +178,11 @@ func TestCompileHold(t *testing.T) {
 			if pr.RowCap != 1000 || len(pr.TableRowCaps) != 2 || pr.HoldTimeout != 24*time.Hour ||
 				pr.HoldLockTimeout != time.Millisecond || pr.HoldStatementTimeout != time.Hour {
 				t.Errorf("profile = %+v", pr)
+			}
+		}},
+		{"estimate factor", func(s *ProfileSpec) { s.HoldEstimateFactor = new(2.5) }, func(t *testing.T, pr *Profile) {
+			if pr.HoldEstimateFactor != 2.5 {
+				t.Errorf("factor %v, want 2.5", pr.HoldEstimateFactor)
 			}
 		}},
 		{"0s timeouts leave PostgreSQL's settings", func(s *ProfileSpec) {

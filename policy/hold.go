@@ -13,6 +13,10 @@ const (
 	DefaultHoldTimeout          = 2 * time.Minute
 	DefaultHoldLockTimeout      = 3 * time.Second
 	DefaultHoldStatementTimeout = 30 * time.Second
+	// DefaultHoldEstimateFactor refuses an UPDATE or DELETE up front only
+	// when the planner expects ten times the cap: estimates can be off by
+	// a few times, and the cap itself still counts what really changed.
+	DefaultHoldEstimateFactor = 10
 )
 
 // MaxHoldTimeout bounds hold_timeout: a held transaction keeps its row
@@ -33,6 +37,7 @@ func (pr *Profile) setHoldDefaults() {
 	pr.HoldTimeout = DefaultHoldTimeout
 	pr.HoldLockTimeout = DefaultHoldLockTimeout
 	pr.HoldStatementTimeout = DefaultHoldStatementTimeout
+	pr.HoldEstimateFactor = DefaultHoldEstimateFactor
 }
 
 // TableCap returns the most rows a held transaction may change in a table,
@@ -86,6 +91,13 @@ func (c *compiler) hold(path Path, s *ProfileSpec, pr *Profile) {
 		needsHold("hold_statement_timeout")
 		c.settingTimeout(at(path, "hold_statement_timeout"), *s.HoldStatementTimeout)
 		pr.HoldStatementTimeout = *s.HoldStatementTimeout
+	}
+	if s.HoldEstimateFactor != nil {
+		needsHold("hold_estimate_factor")
+		if f := *s.HoldEstimateFactor; f < 0 || f != f || f > 1e9 {
+			c.fail(at(path, "hold_estimate_factor"), "must be between 0 (no estimate) and 1e9, not %v", f)
+		}
+		pr.HoldEstimateFactor = *s.HoldEstimateFactor
 	}
 }
 

@@ -41,6 +41,10 @@ type Profile struct {
 	// milliseconds. 0: belay sets nothing and PostgreSQL's setting applies.
 	HoldLockTimeout      time.Duration
 	HoldStatementTimeout time.Duration
+	// HoldEstimateFactor: an UPDATE or DELETE whose planner estimate is
+	// more than this many times RowCap is refused before it runs (no row
+	// lock taken); 0 turns the estimate off.
+	HoldEstimateFactor float64
 
 	match   criteria
 	actions map[rules.RuleID]Action

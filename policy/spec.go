@@ -31,6 +31,7 @@ type ProfileSpec struct {
 	HoldTimeout          *time.Duration `yaml:"hold_timeout"`
 	HoldLockTimeout      *time.Duration `yaml:"hold_lock_timeout"`
 	HoldStatementTimeout *time.Duration `yaml:"hold_statement_timeout"`
+	HoldEstimateFactor   *float64       `yaml:"hold_estimate_factor"`
 }
 
 // MatchSpec is a profile's match criteria as written. A nil list is no

@@ -14,11 +14,15 @@ func planHold(plan *HoldPlan, decided []decidedStatement, text []byte) *Refusal 
 	endsTx, onlyTx := false, len(decided) > 0
 	for _, d := range decided {
 		f := d.facts
+		if f.Prepared != nil && f.Prepared.Op == rules.PrepareOp {
+			continue // PREPARE runs nothing; its EXECUTE is held
+		}
 		plan.Watch = plan.Watch || f.Kind == rules.KindWrite || f.MayWrite
 		endsTx = endsTx || f.EndsTransaction
 		onlyTx = onlyTx && f.Kind == rules.KindTransaction
 	}
 	plan.OnlyTransactionControl = onlyTx
+	plan.Estimate = len(decided) == 1 && decided[0].facts.Estimable && decided[0].facts.Prepared == nil
 	if plan.Watch && endsTx {
 		return &Refusal{
 			SQLState: "25000",

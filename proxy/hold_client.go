@@ -112,8 +112,9 @@ func (s *session) holdQuery(v *Verdict, msg []byte) (r screenResult, done bool) 
 	if h.req.opened {
 		h.baseKnown = false
 	}
-	if baseline := !h.baseKnown; h.req.opened || baseline {
-		q, n := heldQuery(h.profile, h.req.opened, baseline, text)
+	estimate := v.Hold.Estimate && h.profile.RowCap > 0 && h.profile.HoldEstimateFactor > 0
+	if baseline := !h.baseKnown; h.req.opened || baseline || estimate {
+		q, n := heldQuery(h.profile, h.req.opened, baseline, estimate, text)
 		h.prefixLeft = n
 		return screenResult{upstream: q, requests: 1}, true
 	}

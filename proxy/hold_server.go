@@ -41,7 +41,14 @@ func (s *session) holdServer(typ byte, msg []byte) holdAct {
 				return holdAct{own: true}
 			}
 		case 'E':
+			if h.prefixLeft == 0 {
+				break
+			}
 			h.prefixLeft = 0 // PostgreSQL skips the rest of the string; the client sees why
+			if mine, ok := unmarkRaise(msg); ok { // the estimate's refusal
+				s.countHoldOutcome("estimate")
+				return holdAct{own: true, client: mine}
+			}
 		case 'Z':
 			return s.clientAnswered(msg)
 		}

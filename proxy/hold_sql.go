@@ -56,7 +56,7 @@ func beginSQL(p *policy.Profile) (string, int) {
 // heldQuery is the client's Query text after belay's prefix: BEGIN and
 // SET LOCAL when it opens the hold, and the baseline counts when the
 // transaction has none yet. n is the prefix's CommandCompletes.
-func heldQuery(p *policy.Profile, open, baseline bool, text []byte) (msg []byte, n int) {
+func heldQuery(p *policy.Profile, open, baseline, estimate bool, text []byte) (msg []byte, n int) {
 	var prefix string
 	if open {
 		prefix, n = beginSQL(p)
@@ -65,7 +65,36 @@ func heldQuery(p *policy.Profile, open, baseline bool, text []byte) (msg []byte,
 		prefix += checkSQL + "; "
 		n++
 	}
+	if estimate && p.RowCap > 0 && p.HoldEstimateFactor > 0 {
+		prefix += estimateSQL(text, p) + "; "
+		n++
+	}
 	return queryMessage(prefix + string(text)), n
+}
+
+// estimateSQL refuses an UPDATE or DELETE whose planner estimate is far
+// over the row cap before it runs, so a doomed change of a million rows
+// never takes their locks. PostgreSQL raises the refusal (tagged as
+// belay's raises are), which stops the rest of the string.
+func estimateSQL(text []byte, p *policy.Profile) string {
+	limit := float64(p.RowCap) * p.HoldEstimateFactor
+	var b strings.Builder
+	b.WriteString("DECLARE plan json; est float8; BEGIN EXECUTE ")
+	b.WriteString(sqlString("EXPLAIN (FORMAT JSON) " + string(text)))
+	b.WriteString(" INTO plan; est := greatest((plan->0->'Plan'->>'Plan Rows')::float8, coalesce((plan->0->'Plan'->'Plans'->0->>'Plan Rows')::float8, 0)); ")
+	fmt.Fprintf(&b, "IF est > %g THEN RAISE EXCEPTION USING ERRCODE = %s, MESSAGE = %s || est::bigint || %s, DETAIL = %s, HINT = %s, SCHEMA = %s; END IF; END",
+		limit, sqlString(sqlstateRowCap),
+		sqlString("belay: row cap: PostgreSQL estimates "),
+		sqlString(fmt.Sprintf(" rows, more than %g times this profile's cap of %d; the statement was not run", p.HoldEstimateFactor, p.RowCap)),
+		sqlString("The estimate is the planner's (EXPLAIN); no row was changed or locked."),
+		sqlString("Narrow the WHERE clause. If the estimate is wrong, ANALYZE the table and try again."),
+		sqlString(raiseMarker))
+	body := b.String()
+	tag := "$belay$"
+	for strings.Contains(body, tag) {
+		tag = tag[:len(tag)-1] + "_$"
+	}
+	return "DO " + tag + " " + body + " " + tag
 }
 
 // baselineName names belay's prepared statement and portal for the

@@ -28,6 +28,7 @@ func (h holder) Inspect(_ *SessionInfo, st *Statement) Verdict {
 	plan := HoldPlan{Profile: h.profile, Expect: -1, Limit: -1}
 	text := strings.ToUpper(string(st.Text))
 	plan.Watch = strings.Contains(text, "UPDATE")
+	plan.Estimate = strings.HasPrefix(text, "UPDATE")
 	plan.OnlyTransactionControl = text == "ROLLBACK" || text == "COMMIT"
 	return Verdict{Action: Allow, Hold: plan}
 }
@@ -260,7 +261,7 @@ func TestHoldMessagesParse(t *testing.T) {
 	if err := p.Decode(rewriteParse(parse, []byte("UPDATE t SET a = 1"))[headerLen:]); err != nil || p.Name != "s1" || p.Query != "UPDATE t SET a = 1" || len(p.ParameterOIDs) != 1 {
 		t.Fatalf("rewriteParse: %+v %v", p, err)
 	}
-	q, n := heldQuery(holdingProfile(time.Minute), true, true, []byte("UPDATE t"))
+	q, n := heldQuery(holdingProfile(time.Minute), true, true, false, []byte("UPDATE t"))
 	if n != 4 || !bytes.HasPrefix(q[headerLen:], []byte("BEGIN; SET LOCAL lock_timeout = '1000ms'; SET LOCAL statement_timeout = '10000ms'; SELECT")) {
 		t.Fatalf("heldQuery = %q, %d", q, n)
 	}
@@ -326,5 +327,39 @@ func testPipelinedClientAndHold(t *testing.T, tweak func(*config.Config)) {
 	}
 	if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// An UPDATE the planner expects to change far more rows than the cap is
+// refused before it runs.
+func TestEstimateRefusesUpFront(t *testing.T) { transports(t, testEstimateRefusesUpFront) }
+
+func testEstimateRefusesUpFront(t *testing.T, tweak func(*config.Config)) {
+	table := tableName(t, tweak)
+	direct := holdTable(t, table)
+	ctx := context.Background()
+	if _, err := direct.Exec(ctx, "ANALYZE "+table); err != nil {
+		t.Fatal(err)
+	}
+	p := holdingProfile(time.Minute)
+	p.HoldEstimateFactor = 1.5 // cap 5: more than 7.5 rows expected is refused
+	ts := startServerWith(t, tweak, holder{p})
+	conn := ts.connect(t, func(c *pgx.ConnConfig) { c.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol })
+	_, err := conn.Exec(ctx, "UPDATE "+table+" SET note = 'x' WHERE id > 0")
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != sqlstateRowCap || !strings.Contains(pe.Message, "PostgreSQL estimates 10 rows") || pe.SchemaName != "" || pe.Where != "" {
+		t.Fatalf("got %v, want the estimate's refusal without belay's marker", err)
+	}
+	if st := conn.PgConn().TxStatus(); st != 'I' {
+		t.Fatalf("status %c, want I", st)
+	}
+	if _, err := conn.Exec(ctx, "UPDATE "+table+" SET note = 'x' WHERE id = 1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	if n := changedRows(t, direct, table); n != 1 {
+		t.Fatalf("%d rows changed, want 1", n)
 	}
 }

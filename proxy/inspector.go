@@ -73,6 +73,9 @@ type HoldPlan struct {
 	// ExpectRows is its value, -1 for RESET.
 	SetExpect  bool
 	ExpectRows int64
+	// Estimate: one UPDATE or DELETE, whose rows the planner can estimate
+	// before it runs.
+	Estimate bool
 	// OnlyTransactionControl: every statement is BEGIN, COMMIT, ROLLBACK
 	// or the like (after a hold timed out, these reach PostgreSQL).
 	OnlyTransactionControl bool

@@ -76,7 +76,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "belay_holds_open", Help: "Held changes waiting for COMMIT or ROLLBACK.",
 		}),
 		Holds: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "belay_holds_total", Help: "Held changes by outcome: committed, rolled_back, timeout, disconnect, cap, expect, limit, error.",
+			Name: "belay_holds_total", Help: "Held changes by outcome: committed, rolled_back, timeout, disconnect, cap, estimate (refused before running), expect, limit, error.",
 		}, []string{"outcome"}),
 		HoldRows: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "belay_hold_rows", Help: "Rows a held change had changed when it ended.",

@@ -10,9 +10,11 @@ import (
 // PREPARE, EXECUTE and DEALLOCATE, and reports whether n was one of them.
 func analyzeDML(n *pg_query.Node, f *Facts) bool {
 	switch x := n.GetNode().(type) {
-	case *pg_query.Node_SelectStmt, *pg_query.Node_InsertStmt, *pg_query.Node_UpdateStmt,
-		*pg_query.Node_DeleteStmt, *pg_query.Node_MergeStmt:
+	case *pg_query.Node_SelectStmt, *pg_query.Node_InsertStmt, *pg_query.Node_MergeStmt:
 		analyzeQuery(n, f)
+	case *pg_query.Node_UpdateStmt, *pg_query.Node_DeleteStmt:
+		analyzeQuery(n, f)
+		f.Estimable = true
 	case *pg_query.Node_ExplainStmt:
 		analyzeExplain(x.ExplainStmt, f)
 	case *pg_query.Node_PrepareStmt:

@@ -146,6 +146,10 @@ type Facts struct {
 	// is refused by PostgreSQL inside a transaction block, and such code
 	// is MayWrite anyway.
 	EndsTransaction bool
+	// Estimable: an UPDATE or DELETE, whose rows PostgreSQL's planner can
+	// estimate (EXPLAIN) before it runs, so a hold can refuse a statement
+	// far over its row cap before it takes any row lock.
+	Estimable bool
 	Prepared        *PreparedRef
 	Findings        []Finding
 }
