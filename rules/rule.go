@@ -150,6 +150,6 @@ type Facts struct {
 	// estimate (EXPLAIN) before it runs, so a hold can refuse a statement
 	// far over its row cap before it takes any row lock.
 	Estimable bool
-	Prepared        *PreparedRef
-	Findings        []Finding
+	Prepared  *PreparedRef
+	Findings  []Finding
 }
