@@ -44,7 +44,8 @@ func (s *session) holdServer(typ byte, msg []byte) holdAct {
 			if h.prefixLeft == 0 {
 				break
 			}
-			h.prefixLeft = 0                      // PostgreSQL skips the rest of the string; the client sees why
+			// PostgreSQL skips the rest of the string; the client sees why.
+			h.prefixLeft = 0
 			if mine, ok := unmarkRaise(msg); ok { // the estimate's refusal
 				s.countHoldOutcome("estimate")
 				return holdAct{own: true, client: mine}
