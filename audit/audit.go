@@ -36,6 +36,10 @@ const (
 	KeyRows            = "rows"
 	KeySQLState        = "sqlstate"
 	KeyDuration        = "duration_ms"
+	KeyChange          = "change"
+	KeyOutcome         = "outcome"
+	KeyTables          = "tables"
+	KeyHeld            = "held_ms"
 )
 
 // Statuses of a statement in its audit line.
@@ -117,6 +121,30 @@ func (l *Logger) Log(s *Statement) {
 	if cap(*bp) <= 64<<10 {      // do not keep a huge raw statement's buffer
 		linePool.Put(bp)
 	}
+}
+
+// Hold is how a held change ended (event "hold"), joined to the lines of
+// its statements by session. Tables names rows per table, no values.
+type Hold struct {
+	Session         uint64
+	User            string
+	Database        string
+	ApplicationName string
+	ClientAddr      string
+	Profile         string
+	Change          string // the transaction's id; "" when nothing was written
+	Outcome         string // committed, rolled_back, timeout, disconnect, cap, estimate, expect, limit, error
+	Rows            int64
+	Tables          string
+	Held            time.Duration
+}
+
+// LogHold writes one hold line.
+func (l *Logger) LogHold(h *Hold) {
+	if l == nil || l.buffered == nil {
+		return
+	}
+	_, _ = l.buffered.Write(appendHold(nil, h, time.Now()))
 }
 
 var linePool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}

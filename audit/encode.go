@@ -64,6 +64,33 @@ func appendLine(b []byte, s *Statement, now time.Time) []byte {
 	return append(b, '}', '\n')
 }
 
+// appendHold encodes a hold line.
+func appendHold(b []byte, h *Hold, now time.Time) []byte {
+	b = append(b, `{"ts":"`...)
+	b = now.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","event":"hold"`...)
+	b = appendUint(b, KeySession, h.Session)
+	b = appendField(b, KeyUser, h.User)
+	b = appendField(b, KeyDatabase, h.Database)
+	b = appendField(b, KeyApplicationName, h.ApplicationName)
+	b = appendField(b, KeyClientAddr, h.ClientAddr)
+	b = appendField(b, KeyProfile, h.Profile)
+	if h.Change != "" {
+		b = appendField(b, KeyChange, h.Change)
+	}
+	b = appendField(b, KeyOutcome, h.Outcome)
+	b = appendKey(b, KeyRows)
+	b = strconv.AppendInt(b, h.Rows, 10)
+	if h.Tables != "" {
+		b = appendField(b, KeyTables, h.Tables)
+	}
+	if h.Held > 0 {
+		b = appendKey(b, KeyHeld)
+		b = strconv.AppendFloat(b, float64(h.Held.Microseconds())/1000, 'f', -1, 64)
+	}
+	return append(b, '}', '\n')
+}
+
 // appendKey writes `,"key":`; keys are constants that need no escaping.
 func appendKey(b []byte, key string) []byte {
 	b = append(b, ',', '"')

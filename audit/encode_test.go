@@ -58,3 +58,25 @@ func FuzzAppendString(f *testing.F) {
 		}
 	})
 }
+
+func TestAppendHoldRoundTrips(t *testing.T) {
+	h := &Hold{Session: 9, User: "bob", Database: "shop", ApplicationName: "psql", ClientAddr: "127.0.0.1:5000",
+		Profile: "interactive", Change: "731", Outcome: "committed", Rows: 3, Tables: "public.orders: 3 updated", Held: 1500 * time.Millisecond}
+	line := appendHold(nil, h, time.Date(2026, 11, 25, 1, 2, 3, 0, time.UTC))
+	var got map[string]any
+	if err := json.Unmarshal(line, &got); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, line)
+	}
+	want := map[string]any{"event": "hold", KeySession: float64(9), KeyChange: "731", KeyOutcome: "committed",
+		KeyRows: float64(3), KeyTables: "public.orders: 3 updated", KeyHeld: float64(1500), KeyProfile: "interactive"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v (%s)", k, got[k], v, line)
+		}
+	}
+	h.Change, h.Tables, h.Held = "", "", 0
+	line = appendHold(nil, h, time.Now())
+	if strings.Contains(string(line), KeyChange) || strings.Contains(string(line), KeyTables) || strings.Contains(string(line), KeyHeld) {
+		t.Errorf("empty fields must be left out: %s", line)
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/belay-proxy/belay/audit"
 )
 
 // holdAct is what the hold machine makes of one message from PostgreSQL.
@@ -47,7 +49,7 @@ func (s *session) holdServer(typ byte, msg []byte) holdAct {
 			// PostgreSQL skips the rest of the string; the client sees why.
 			h.prefixLeft = 0
 			if mine, ok := unmarkRaise(msg); ok { // the estimate's refusal
-				s.countHoldOutcome("estimate")
+				s.closeHold("estimate")
 				return holdAct{own: true, client: mine}
 			}
 		case 'Z':
@@ -261,11 +263,7 @@ func (s *session) decideHold() holdAct {
 func (s *session) refuseHeld(r *Refusal, outcome string) holdAct {
 	h := &s.hold
 	answer := encodeError("ERROR", r.clientError())
-	if h.open {
-		s.closeHold(outcome)
-	} else {
-		s.countHoldOutcome(outcome)
-	}
+	s.closeHold(outcome)
 	h.total, h.tables, h.baseKnown = 0, nil, false
 	if h.req.opened {
 		return s.finishHeld(queryMessage("ROLLBACK"), answer)
@@ -302,22 +300,42 @@ func (s *session) release(client []byte) holdAct {
 	return holdAct{own: true, client: client, endNow: endNow}
 }
 
-// closeHold ends the open hold and counts its outcome.
+// closeHold ends the hold with an outcome: metrics, the audit line, the
+// log. With no open hold (a change refused in the request that would have
+// opened it) only the outcome is counted and recorded.
 func (s *session) closeHold(outcome string) {
 	h := &s.hold
-	if !h.open {
-		return
+	change, rows, tables := h.change, h.total, h.tables
+	if !h.open { // refused before it was held: what the check saw, if it ran
+		change, rows, tables = "", 0, nil
+		if h.checked {
+			now := h.check.since(h.base)
+			change, rows, tables = now.xid, now.total(), now.tables
+		}
 	}
+	var held time.Duration
 	m := s.srv.metrics
-	m.HoldsOpen.Dec()
-	m.HoldRows.Observe(float64(h.total))
-	m.HoldSeconds.Observe(time.Since(h.openedAt).Seconds())
-	s.countHoldOutcome(outcome)
-	s.log.Info("hold ended", zap.String("change", h.change), zap.String("outcome", outcome), zap.Int64("rows", h.total), zap.Duration("held", time.Since(h.openedAt)))
-	h.open = false
-	s.disarmHoldTimer()
+	if h.open {
+		held = time.Since(h.openedAt)
+		m.HoldsOpen.Dec()
+		m.HoldRows.Observe(float64(rows))
+		m.HoldSeconds.Observe(held.Seconds())
+		h.open = false
+		s.disarmHoldTimer()
+	}
+	m.Holds.WithLabelValues(outcome).Inc()
+	info := &s.info
+	info.trail.logger().LogHold(&audit.Hold{
+		Session: info.ID, User: info.User, Database: info.Database, ApplicationName: info.ApplicationName,
+		ClientAddr: info.ClientAddr, Profile: h.profile.Name, Change: change, Outcome: outcome,
+		Rows: rows, Tables: summaryOrEmpty(tables), Held: held,
+	})
+	s.log.Info("hold ended", zap.String("change", change), zap.String("outcome", outcome), zap.Int64("rows", rows), zap.Duration("held", held))
 }
 
-func (s *session) countHoldOutcome(outcome string) {
-	s.srv.metrics.Holds.WithLabelValues(outcome).Inc()
+func summaryOrEmpty(tables []tableCount) string {
+	if len(tables) == 0 {
+		return ""
+	}
+	return tableSummary(tables)
 }

@@ -86,6 +86,14 @@ func (t *trail) takeFree() []trailLine {
 	return nil
 }
 
+// logger is the audit logger the session's lines go to; nil until the
+// first line is staged (auditing off).
+func (t *trail) logger() *audit.Logger {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.log
+}
+
 // stage keeps a line of the statement being inspected until the relay
 // forwards it (or drops it).
 func (t *trail) stage(log *audit.Logger, line *audit.Statement) {
