@@ -21,15 +21,11 @@ func planHold(plan *HoldPlan, decided []decidedStatement, text []byte) *Refusal 
 		endsTx = endsTx || f.EndsTransaction
 		onlyTx = onlyTx && f.Kind == rules.KindTransaction
 	}
-	plan.OnlyTransactionControl = onlyTx
+	plan.Rollback = onlyTx && !endsTx
+	plan.EndsTransaction = endsTx
 	plan.Estimate = len(decided) == 1 && decided[0].facts.Estimable && decided[0].facts.Prepared == nil
 	if plan.Watch && endsTx {
-		return &Refusal{
-			SQLState: "25000",
-			Message:  "hold: a write and its COMMIT in one request",
-			Detail:   "This profile holds writes until an explicit COMMIT; sent together, the write would be applied before belay could count the rows it changed.",
-			Hint:     "Send the write alone, read belay's NOTICE, then send COMMIT.",
-		}
+		return commitInRequestRefusal()
 	}
 	sql := string(text)
 	if plan.Watch {
@@ -72,4 +68,15 @@ func (g *Guard) limitGuard(st *Statement, in rules.Inspection, plan *HoldPlan) r
 	}
 	plan.Rewrite, plan.Limit = text, n
 	return without
+}
+
+// commitInRequestRefusal refuses a write and its COMMIT in one request
+// (one Query string, or one extended batch).
+func commitInRequestRefusal() *Refusal {
+	return &Refusal{
+		SQLState: "25000",
+		Message:  "hold: a write and its COMMIT in one request",
+		Detail:   "This profile holds writes until an explicit COMMIT; sent together, the write would be applied before belay could count the rows it changed.",
+		Hint:     "Send the write alone, read belay's NOTICE, then send COMMIT.",
+	}
 }

@@ -119,9 +119,11 @@ type holdState struct {
 
 // stmtHold is what a prepared statement means to a hold.
 type stmtHold struct {
-	watch  bool
-	expect int64
-	limit  int64
+	watch    bool
+	expect   int64
+	limit    int64
+	commits  bool // COMMIT, END: refused after a write in the same batch
+	rollback bool // ROLLBACK and the like: let through after a timeout
 }
 
 func (h *holdState) init() {

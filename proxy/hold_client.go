@@ -37,7 +37,7 @@ func (s *session) noteHoldPlan(v *Verdict) {
 // holdGate runs before a holding session's new request: it must wait
 // while anything is in flight (wait), and a timed-out hold is reported to
 // the first request that is not transaction control.
-func (s *session) holdGate(typ byte, unsent int) (r screenResult, done bool) {
+func (s *session) holdGate(typ byte, msg []byte, unsent int) (r screenResult, done bool) {
 	if unsent > 0 || s.state.gateClosed() {
 		return screenResult{wait: true}, true
 	}
@@ -54,6 +54,12 @@ func (s *session) holdGate(typ byte, unsent int) (r screenResult, done bool) {
 	switch typ {
 	case 'Q', 'P', 'S':
 		return screenResult{}, false // decided once the statement is read
+	case 'B': // a ROLLBACK prepared earlier
+		if _, stmt, ok := bindNames(msg[headerLen:]); ok && h.stmts[string(stmt)].rollback {
+			h.timedOut = false
+			s.refreshEngaged()
+			return screenResult{}, false
+		}
 	}
 	return s.reportTimeout(typ), true
 }
@@ -84,7 +90,7 @@ func (s *session) holdQuery(v *Verdict, msg []byte) (r screenResult, done bool) 
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.timedOut {
-		if v.Action == Allow && v.Hold.OnlyTransactionControl {
+		if v.Action == Allow && v.Hold.Rollback {
 			h.timedOut = false
 			s.refreshEngaged()
 			return screenResult{}, false
@@ -172,7 +178,7 @@ func (s *session) holdParse(v *Verdict, msg []byte) (r screenResult, done bool) 
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.timedOut && !s.inBatch {
-		if v.Action == Allow && v.Hold.OnlyTransactionControl {
+		if v.Action == Allow && v.Hold.Rollback {
 			h.timedOut = false
 			s.refreshEngaged()
 			return screenResult{}, false
@@ -185,7 +191,8 @@ func (s *session) holdParse(v *Verdict, msg []byte) (r screenResult, done bool) 
 	if h.stmts == nil {
 		h.stmts = make(map[string]stmtHold)
 	}
-	h.stmts[s.stmt.Name] = stmtHold{watch: v.Hold.Watch, expect: v.Hold.Expect, limit: v.Hold.Limit}
+	h.stmts[s.stmt.Name] = stmtHold{watch: v.Hold.Watch, expect: v.Hold.Expect, limit: v.Hold.Limit,
+		commits: v.Hold.EndsTransaction, rollback: v.Hold.Rollback}
 	r = s.batchBaseline(v.Hold.Watch)
 	if v.Hold.Rewrite == nil && r.before == nil {
 		return screenResult{}, false
@@ -215,6 +222,13 @@ func (s *session) holdBind(msg []byte) screenResult {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	sh, ok := h.stmts[string(stmt)]
+	if ok && sh.commits && h.batchWatched {
+		// Its COMMIT would apply the batch's write before belay counts it:
+		// fail the batch, as PostgreSQL fails one on an error.
+		s.skipToSync, s.localSync = true, false
+		h.batchWatched = false
+		return screenResult{upstream: raiseQuery(commitInRequestRefusal()), raise: true, midBatch: true}
+	}
 	if !ok || !sh.watch {
 		return forwardIt
 	}

@@ -29,7 +29,8 @@ func (h holder) Inspect(_ *SessionInfo, st *Statement) Verdict {
 	text := strings.ToUpper(string(st.Text))
 	plan.Watch = strings.Contains(text, "UPDATE")
 	plan.Estimate = strings.HasPrefix(text, "UPDATE")
-	plan.OnlyTransactionControl = text == "ROLLBACK" || text == "COMMIT"
+	plan.Rollback = text == "ROLLBACK"
+	plan.EndsTransaction = text == "COMMIT"
 	return Verdict{Action: Allow, Hold: plan}
 }
 

@@ -76,9 +76,11 @@ type HoldPlan struct {
 	// Estimate: one UPDATE or DELETE, whose rows the planner can estimate
 	// before it runs.
 	Estimate bool
-	// OnlyTransactionControl: every statement is BEGIN, COMMIT, ROLLBACK
-	// or the like (after a hold timed out, these reach PostgreSQL).
-	OnlyTransactionControl bool
+	// Rollback: every statement is transaction control and none commits
+	// (ROLLBACK, ABORT): after a hold timed out, only these reach
+	// PostgreSQL. EndsTransaction: a statement commits (COMMIT, END).
+	Rollback        bool
+	EndsTransaction bool
 }
 
 // Refusal is the error a blocked statement gets. Message is prefixed with

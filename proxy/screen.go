@@ -55,7 +55,7 @@ func (s *session) screenClient(typ byte, msg []byte, unsent int) (screenResult, 
 		return screenResult{}, nil // PostgreSQL would skip it too
 	}
 	if s.lockstep && s.startsRequest(typ) {
-		if r, done := s.holdGate(typ, unsent); done {
+		if r, done := s.holdGate(typ, msg, unsent); done {
 			return r, nil
 		}
 	}

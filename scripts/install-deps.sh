@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what belay's tests, demo and benchmark need, from Debian's
 # packages, when missing: PostgreSQL server and client (psql, pgbench,
-# initdb, pg_ctl), pgbouncer (benchmark baseline), curl. Idempotent.
+# initdb, pg_ctl), pgbouncer (benchmark baseline), curl, tmux (the tests
+# that type into an interactive psql). Idempotent.
 set -euo pipefail
 
 need=()
@@ -12,6 +13,7 @@ if [[ "${BELAY_WITH_PGBOUNCER:-0}" == 1 ]] && ! command -v pgbouncer >/dev/null 
   need+=(pgbouncer)
 fi
 command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 
 if ((${#need[@]})); then
