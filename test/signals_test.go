@@ -192,8 +192,11 @@ func TestSIGTERMDrainBusy(t *testing.T) {
 	short := connect(t, p.DSN(upstreamDatabase, upstreamUser))
 	inTx := connect(t, p.DSN(upstreamDatabase, upstreamUser))
 	long := connect(t, p.DSN(upstreamDatabase, upstreamUser))
-	var longPID int
+	var longPID, shortPID int
 	if err := long.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&longPID); err != nil {
+		t.Fatal(err)
+	}
+	if err := short.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&shortPID); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { // the upstream notices a closed socket only after pg_sleep
@@ -223,7 +226,8 @@ func TestSIGTERMDrainBusy(t *testing.T) {
 	// Both statements are running upstream before the signal.
 	if !waitFor(5*time.Second, func() bool {
 		var n int
-		_ = direct.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT pg_sleep(%'").Scan(&n)
+		// These two backends only: other tests sleep on the same cluster.
+		_ = direct.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND pid IN ($1, $2)", shortPID, longPID).Scan(&n)
 		return n == 2
 	}) {
 		t.Fatal("the sleeping statements did not start")
