@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"net"
 	"time"
+
+	"github.com/belay-proxy/belay/policy"
 )
 
 // startsRequest reports whether a client message begins a new request: a
@@ -28,10 +30,9 @@ func (s *session) noteHoldPlan(v *Verdict) {
 		return
 	}
 	s.lockstep = holds
-	h := &s.hold
-	h.mu.Lock()
-	h.engaged.Store(holds || h.open || h.timedOut || h.phase != phaseIdle)
-	h.mu.Unlock()
+	s.hold.mu.Lock()
+	s.refreshEngaged()
+	s.hold.mu.Unlock()
 }
 
 // holdGate runs before a holding session's new request: it must wait
@@ -64,6 +65,17 @@ func (s *session) holdGate(typ byte, msg []byte, unsent int) (r screenResult, do
 	return s.reportTimeout(typ), true
 }
 
+// afterTimeout decides a Query or Parse after a hold timed out: a
+// ROLLBACK passes (done false), anything else is told of the timeout.
+func (s *session) afterTimeout(v *Verdict, typ byte) (screenResult, bool) {
+	if v.Action == Allow && v.Hold.Rollback {
+		s.hold.timedOut = false
+		s.refreshEngaged()
+		return screenResult{}, false
+	}
+	return s.reportTimeout(typ), true
+}
+
 // reportTimeout answers a request with the news that its hold was rolled
 // back after the timeout; PostgreSQL's transaction is failed meanwhile.
 func (s *session) reportTimeout(typ byte) screenResult {
@@ -90,12 +102,7 @@ func (s *session) holdQuery(v *Verdict, msg []byte) (r screenResult, done bool) 
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.timedOut {
-		if v.Action == Allow && v.Hold.Rollback {
-			h.timedOut = false
-			s.refreshEngaged()
-			return screenResult{}, false
-		}
-		return s.reportTimeout('Q'), true
+		return s.afterTimeout(v, 'Q')
 	}
 	if v.Action == Block {
 		return screenResult{}, false
@@ -108,8 +115,7 @@ func (s *session) holdQuery(v *Verdict, msg []byte) (r screenResult, done bool) 
 	if !v.Hold.Watch || status == 'E' {
 		return screenResult{}, false
 	}
-	h.req = heldRequest{}
-	s.startHeld(v, v.Hold.Expect, v.Hold.Limit, status == 'I', phaseClient)
+	s.startHeld(v.Hold.Profile, v.Hold.Expect, v.Hold.Limit, status == 'I', phaseClient)
 	text := queryText(msg)
 	if v.Hold.Rewrite != nil {
 		text = v.Hold.Rewrite
@@ -132,7 +138,7 @@ func (s *session) holdQuery(v *Verdict, msg []byte) (r screenResult, done bool) 
 }
 
 // startHeld puts the machine to work on a request that may write.
-func (s *session) startHeld(v *Verdict, expect, limit int64, opened bool, phase holdPhase) {
+func (s *session) startHeld(profile *policy.Profile, expect, limit int64, opened bool, phase holdPhase) {
 	h := &s.hold
 	if expect < 0 {
 		expect = h.expectNext
@@ -140,7 +146,7 @@ func (s *session) startHeld(v *Verdict, expect, limit int64, opened bool, phase 
 	h.expectNext = -1
 	// A batch's rows may be counted before its Sync is screened.
 	h.req.opened, h.req.expect, h.req.limit = opened, expect, limit
-	h.profile = v.Hold.Profile
+	h.profile = profile
 	h.inOwn, h.ownDone = false, false
 	if h.phase == phaseOwn && h.step == stepBaseline {
 		h.afterBaseline = phase // the baseline is still out: the phase follows it
@@ -163,7 +169,6 @@ func (s *session) batchBaseline(watch bool) screenResult {
 	if !watch || s.inBatch || status == 'E' || (status == 'T' && h.baseKnown) {
 		return forwardIt
 	}
-	h.req = heldRequest{}
 	h.phase, h.step, h.afterBaseline = phaseOwn, stepBaseline, phaseIdle
 	h.ownErr, h.checked = nil, false
 	h.engaged.Store(true)
@@ -178,12 +183,7 @@ func (s *session) holdParse(v *Verdict, msg []byte) (r screenResult, done bool) 
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.timedOut && !s.inBatch {
-		if v.Action == Allow && v.Hold.Rollback {
-			h.timedOut = false
-			s.refreshEngaged()
-			return screenResult{}, false
-		}
-		return s.reportTimeout('P'), true
+		return s.afterTimeout(v, 'P')
 	}
 	if v.Action == Block {
 		return screenResult{}, false
@@ -248,8 +248,7 @@ func (s *session) holdSync(msg []byte) (r screenResult, done bool) {
 	if !watched || status == 'E' || s.holdProfile == nil {
 		return screenResult{}, false
 	}
-	v := Verdict{Hold: HoldPlan{Profile: s.holdProfile}}
-	s.startHeld(&v, h.batchExpect, h.batchLimit, status == 'I', phaseBatch)
+	s.startHeld(s.holdProfile, h.batchExpect, h.batchLimit, status == 'I', phaseBatch)
 	s.info.trail.synced()
 	q := batchCheckQuery(h.profile, h.req.opened)
 	return screenResult{upstream: append(q, msg...), requests: 2}, true

@@ -104,7 +104,10 @@ func (s *session) holdServer(typ byte, msg []byte) holdAct {
 		}
 		s.closeHold(outcome)
 		h.total, h.tables = 0, nil
-		_, endNow := s.state.answered('I')
+		swallow, endNow := s.state.answered('I')
+		if swallow { // answers belay's raise inside a batch: the notice alone
+			return holdAct{own: true, client: notice, endNow: endNow}
+		}
 		s.info.trail.answer(typ, msg)
 		return holdAct{own: true, client: append(notice, msg...), endNow: endNow}
 	}

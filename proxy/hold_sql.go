@@ -54,8 +54,10 @@ func beginSQL(p *policy.Profile) (string, int) {
 }
 
 // heldQuery is the client's Query text after belay's prefix: BEGIN and
-// SET LOCAL when it opens the hold, and the baseline counts when the
-// transaction has none yet. n is the prefix's CommandCompletes.
+// SET LOCAL when it opens the hold, the baseline counts when the
+// transaction has none yet, the planner's estimate when asked (the
+// profile has a row cap and an estimate factor). n is the prefix's
+// CommandCompletes.
 func heldQuery(p *policy.Profile, open, baseline, estimate bool, text []byte) (msg []byte, n int) {
 	var prefix string
 	if open {
@@ -65,7 +67,7 @@ func heldQuery(p *policy.Profile, open, baseline, estimate bool, text []byte) (m
 		prefix += checkSQL + "; "
 		n++
 	}
-	if estimate && p.RowCap > 0 && p.HoldEstimateFactor > 0 {
+	if estimate {
 		prefix += estimateSQL(text, p) + "; "
 		n++
 	}

@@ -265,11 +265,7 @@ func (s *session) relayLargeClientMessage(typ byte, size int) error {
 
 // inspectQuery shows a Query's text to the Inspector.
 func (s *session) inspectQuery(msg []byte) Verdict {
-	text := msg[headerLen:]
-	if i := bytes.IndexByte(text, 0); i >= 0 {
-		text = text[:i]
-	}
-	s.stmt = Statement{Protocol: Simple, Text: text, Scratch: &s.scratch}
+	s.stmt = Statement{Protocol: Simple, Text: queryText(msg), Scratch: &s.scratch}
 	return s.srv.inspect(&s.info, &s.stmt)
 }
 
