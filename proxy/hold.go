@@ -19,7 +19,7 @@ import (
 //   - simple Query that may write, outside a transaction: sent as
 //     "BEGIN; SET LOCAL …; <text>", belay's CommandCompletes removed;
 //   - extended batch that may write: belay's Query goes before the batch's
-//     Sync ("SELECT AS <marker>; [BEGIN; SET LOCAL …;] <check>"). A BEGIN
+//     Sync ("SELECT 1 AS <marker>; [BEGIN; SET LOCAL …;] <check>"). A BEGIN
 //     inside the batch's implicit transaction turns it into a transaction
 //     block, so the Sync commits nothing;
 //   - after the client's request, its ReadyForQuery is held back while
@@ -124,6 +124,10 @@ type stmtHold struct {
 	limit    int64
 	commits  bool // COMMIT, END: refused after a write in the same batch
 	rollback bool // ROLLBACK and the like: let through after a timeout
+	// setsExpect: SET belay.expect_rows = expectRows (-1: RESET), noted
+	// when bound; PostgreSQL keeps it as a harmless custom setting.
+	setsExpect bool
+	expectRows int64
 }
 
 func (h *holdState) init() {

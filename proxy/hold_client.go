@@ -192,7 +192,8 @@ func (s *session) holdParse(v *Verdict, msg []byte) (r screenResult, done bool) 
 		h.stmts = make(map[string]stmtHold)
 	}
 	h.stmts[s.stmt.Name] = stmtHold{watch: v.Hold.Watch, expect: v.Hold.Expect, limit: v.Hold.Limit,
-		commits: v.Hold.EndsTransaction, rollback: v.Hold.Rollback}
+		commits: v.Hold.EndsTransaction, rollback: v.Hold.Rollback,
+		setsExpect: v.Hold.SetExpect, expectRows: v.Hold.ExpectRows}
 	r = s.batchBaseline(v.Hold.Watch)
 	if v.Hold.Rewrite == nil && r.before == nil {
 		return screenResult{}, false
@@ -228,6 +229,9 @@ func (s *session) holdBind(msg []byte) screenResult {
 		s.skipToSync, s.localSync = true, false
 		h.batchWatched = false
 		return screenResult{upstream: raiseQuery(commitInRequestRefusal()), raise: true, midBatch: true}
+	}
+	if ok && sh.setsExpect {
+		h.expectNext = sh.expectRows
 	}
 	if !ok || !sh.watch {
 		return forwardIt

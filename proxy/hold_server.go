@@ -89,6 +89,9 @@ func (s *session) holdServer(typ byte, msg []byte) holdAct {
 		h.noteTag(msg) // an extended batch's rows, before its Sync is screened
 	case 'Z':
 		if msg[headerLen] != 'I' {
+			if h.open { // a read inside the hold: its idle time starts again
+				s.armHoldTimer(h.profile.HoldTimeout)
+			}
 			return holdAct{}
 		}
 		h.baseKnown = false

@@ -81,9 +81,11 @@ func heldQuery(p *policy.Profile, open, baseline, estimate bool, text []byte) (m
 func estimateSQL(text []byte, p *policy.Profile) string {
 	limit := float64(p.RowCap) * p.HoldEstimateFactor
 	var b strings.Builder
-	b.WriteString("DECLARE plan json; est float8; BEGIN EXECUTE ")
+	// A statement that does not plan (a misspelt column) is left to fail
+	// on its own, with PostgreSQL's error rather than EXPLAIN's.
+	b.WriteString("DECLARE plan json; est float8; BEGIN BEGIN EXECUTE ")
 	b.WriteString(sqlString("EXPLAIN (FORMAT JSON) " + string(text)))
-	b.WriteString(" INTO plan; est := greatest((plan->0->'Plan'->>'Plan Rows')::float8, coalesce((plan->0->'Plan'->'Plans'->0->>'Plan Rows')::float8, 0)); ")
+	b.WriteString(" INTO plan; EXCEPTION WHEN OTHERS THEN RETURN; END; est := greatest((plan->0->'Plan'->>'Plan Rows')::float8, coalesce((plan->0->'Plan'->'Plans'->0->>'Plan Rows')::float8, 0)); ")
 	fmt.Fprintf(&b, "IF est > %g THEN RAISE EXCEPTION USING ERRCODE = %s, MESSAGE = %s || est::bigint || %s, DETAIL = %s, HINT = %s, SCHEMA = %s; END IF; END",
 		limit, sqlString(sqlstateRowCap),
 		sqlString("belay: row cap: PostgreSQL estimates "),

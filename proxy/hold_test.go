@@ -194,6 +194,10 @@ func testHoldTimeout(t *testing.T, tweak func(*config.Config)) {
 	if _, err := conn.Exec(ctx, "UPDATE "+table+" SET note = 'x' WHERE id = 2"); err != nil {
 		t.Fatal(err)
 	}
+	// A read inside the hold restarts its idle time; it does not stop it.
+	if _, err := conn.Exec(ctx, "SELECT 1"); err != nil {
+		t.Fatal(err)
+	}
 	// The rollback frees the row: a direct update does not wait for it.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
@@ -353,6 +357,15 @@ func testEstimateRefusesUpFront(t *testing.T, tweak func(*config.Config)) {
 	}
 	if st := conn.PgConn().TxStatus(); st != 'I' {
 		t.Fatalf("status %c, want I", st)
+	}
+	// A statement that does not plan fails with PostgreSQL's own error,
+	// not EXPLAIN's.
+	_, err = conn.Exec(ctx, "UPDATE "+table+" SET nosuchcolumn = 1 WHERE id = 1")
+	if !errors.As(err, &pe) || pe.Code != "42703" || strings.Contains(pe.Where, "EXPLAIN") || strings.Contains(pe.InternalQuery, "EXPLAIN") {
+		t.Fatalf("got %v (context %q), want PostgreSQL's 42703 for the statement itself", err, pe.Where)
+	}
+	if st := conn.PgConn().TxStatus(); st != 'I' {
+		t.Fatalf("status %c after a failed statement, want I", st)
 	}
 	if _, err := conn.Exec(ctx, "UPDATE "+table+" SET note = 'x' WHERE id = 1"); err != nil {
 		t.Fatal(err)

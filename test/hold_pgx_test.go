@@ -777,3 +777,36 @@ func TestHoldApplicationsNotHeld(t *testing.T) {
 		t.Fatalf("row 2 is %q, want job", got)
 	}
 }
+
+// TestHoldPgxSetExpect: SET belay.expect_rows holds for the next write in
+// every protocol mode (in the extended ones PostgreSQL also keeps it, as
+// a harmless custom setting), and a wrong count rolls the write back.
+func TestHoldPgxSetExpect(t *testing.T) {
+	requireBelay(t)
+	t.Parallel()
+	p := startHoldBelay(t, holdConfigOpts{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tbl := holdTable(t, 5)
+	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeCacheStatement, pgx.QueryExecModeExec} {
+		conn, _ := holdConn(t, p, mode)
+		if _, err := conn.Exec(ctx, "SET belay.expect_rows = 2"); err != nil {
+			t.Fatalf("%v: SET: %v", mode, err)
+		}
+		_, err := conn.Exec(ctx, "UPDATE "+tbl+" SET note = $1 WHERE id <= $2", "three", 3)
+		requirePgError(t, err, "21000", "belay: expected 2 rows, the statement changed 3; it was rolled back")
+		if st := conn.PgConn().TxStatus(); st != 'I' {
+			t.Fatalf("%v: status %c, want I", mode, st)
+		}
+		// Used once: the next write is held without an expectation.
+		if _, err := conn.Exec(ctx, "UPDATE "+tbl+" SET note = $1 WHERE id <= $2", "three", 3); err != nil {
+			t.Fatalf("%v: second write: %v", mode, err)
+		}
+		if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
+			t.Fatal(err)
+		}
+		if n := notesNot(t, tbl); n != 0 {
+			t.Fatalf("%v: %d rows changed", mode, n)
+		}
+	}
+}
