@@ -12,14 +12,7 @@ import (
 // whole CPU budget per pgbench transaction (see the README's Performance
 // section). Keys and their order are those zap wrote before.
 func appendLine(b []byte, s *Statement, now time.Time) []byte {
-	b = append(b, `{"ts":"`...)
-	b = now.AppendFormat(b, time.RFC3339Nano)
-	b = append(b, `","event":"statement"`...)
-	b = appendUint(b, KeySession, s.Session)
-	b = appendField(b, KeyUser, s.User)
-	b = appendField(b, KeyDatabase, s.Database)
-	b = appendField(b, KeyApplicationName, s.ApplicationName)
-	b = appendField(b, KeyClientAddr, s.ClientAddr)
+	b = appendHead(b, now, eventStatement, s.Session, s.User, s.Database, s.ApplicationName, s.ClientAddr)
 	b = appendField(b, KeyProtocol, s.Protocol)
 	b = appendField(b, KeyDecision, s.Decision)
 	if s.Kind != "" {
@@ -64,16 +57,27 @@ func appendLine(b []byte, s *Statement, now time.Time) []byte {
 	return append(b, '}', '\n')
 }
 
-// appendHold encodes a hold line.
-func appendHold(b []byte, h *Hold, now time.Time) []byte {
+const (
+	eventStatement = `","event":"statement"`
+	eventHold      = `","event":"hold"`
+)
+
+// appendHead opens a line: time, event (as the constant that closes the
+// time and names it: eventStatement, eventHold) and who.
+func appendHead(b []byte, now time.Time, event string, session uint64, user, database, app, client string) []byte {
 	b = append(b, `{"ts":"`...)
 	b = now.AppendFormat(b, time.RFC3339Nano)
-	b = append(b, `","event":"hold"`...)
-	b = appendUint(b, KeySession, h.Session)
-	b = appendField(b, KeyUser, h.User)
-	b = appendField(b, KeyDatabase, h.Database)
-	b = appendField(b, KeyApplicationName, h.ApplicationName)
-	b = appendField(b, KeyClientAddr, h.ClientAddr)
+	b = append(b, event...)
+	b = appendUint(b, KeySession, session)
+	b = appendField(b, KeyUser, user)
+	b = appendField(b, KeyDatabase, database)
+	b = appendField(b, KeyApplicationName, app)
+	return appendField(b, KeyClientAddr, client)
+}
+
+// appendHold encodes a hold line.
+func appendHold(b []byte, h *Hold, now time.Time) []byte {
+	b = appendHead(b, now, eventHold, h.Session, h.User, h.Database, h.ApplicationName, h.ClientAddr)
 	b = appendField(b, KeyProfile, h.Profile)
 	if h.Change != "" {
 		b = appendField(b, KeyChange, h.Change)

@@ -2,9 +2,7 @@ package proxy
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -20,11 +18,7 @@ import (
 // extended batch, so the server→client direction knows where PostgreSQL's
 // answers to belay's Query begin. Random per process: no client query
 // names a column so.
-var holdMarker = func() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return "belay_hold_" + hex.EncodeToString(b[:])
-}()
+var holdMarker = randomName("belay_hold_")
 
 // checkSQL asks PostgreSQL what the transaction wrote so far: whether it
 // has a transaction id at all (anything written, catalogs included), and

@@ -341,16 +341,10 @@ func (d *loopDir) relay() error {
 						return err
 					}
 					if r.before != nil {
-						if err := d.cut(pos, pos, requests); err != nil {
+						if err := d.sendBefore(pos, requests, &r); err != nil {
 							return err
 						}
 						requests = 0
-						if !s.state.sending(r.beforeRequests) {
-							return errShutdown
-						}
-						if err := d.emit(r.before); err != nil {
-							return err
-						}
 					}
 				}
 				s.noteBind(d.buf[pos:d.end])
@@ -368,17 +362,11 @@ func (d *loopDir) relay() error {
 				d.ls.gated = true
 				break
 			}
-			if r.before != nil { // belay's own request goes first
-				if err := d.cut(pos, pos, requests); err != nil {
+			if r.before != nil {
+				if err := d.sendBefore(pos, requests, &r); err != nil {
 					return err
 				}
 				requests = 0
-				if !s.state.sending(r.beforeRequests) {
-					return errShutdown
-				}
-				if err := d.emit(r.before); err != nil {
-					return err
-				}
 			}
 			if !r.forward {
 				if err := d.cut(pos, pos+size, requests); err != nil {
@@ -481,6 +469,18 @@ func (d *loopDir) cut(pos, skip, requests int) error {
 	}
 	d.start = skip
 	return nil
+}
+
+// sendBefore writes the forwarded run before pos, then belay's own request
+// that must reach PostgreSQL ahead of the message at pos.
+func (d *loopDir) sendBefore(pos, requests int, r *screenResult) error {
+	if err := d.cut(pos, pos, requests); err != nil {
+		return err
+	}
+	if !d.ls.sess.state.sending(r.beforeRequests) {
+		return errShutdown
+	}
+	return d.emit(r.before)
 }
 
 // answerFromBelay sends what the screen put in place of a client message.

@@ -12,11 +12,15 @@ import (
 // ErrorResponse's schema field), so the server→client direction can tell
 // them from the server's own errors, whatever the timing. It is random per
 // process: no table's schema carries it.
-var raiseMarker = func() string {
+var raiseMarker = randomName("belay-raise-")
+
+// randomName is prefix and 16 random hex digits: a name no client's
+// statement or schema carries.
+func randomName(prefix string) string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return "belay-raise-" + hex.EncodeToString(b[:])
-}()
+	return prefix + hex.EncodeToString(b[:])
+}
 
 // raiseQuery is a Query message that makes PostgreSQL raise the refusal as
 // its own error.

@@ -115,6 +115,12 @@ func execTag(ctx context.Context, t *testing.T, conn *pgx.Conn, wantTag, sql str
 // transaction, leaves a failed one that ROLLBACK clears; an expectation
 // that is not met rolls back (21000).
 func TestHoldPgxModes(t *testing.T) {
+	eachRelayAndMode(t, holdPgxMode)
+}
+
+// eachRelayAndMode runs test in parallel on both relays (one belay each)
+// and in every pgx exec mode.
+func eachRelayAndMode(t *testing.T, test func(*testing.T, *belayProc, pgx.QueryExecMode)) {
 	requireBelay(t)
 	t.Parallel()
 	for _, relay := range relays {
@@ -124,7 +130,7 @@ func TestHoldPgxModes(t *testing.T) {
 			for _, mode := range execModes {
 				t.Run(mode.String(), func(t *testing.T) {
 					t.Parallel()
-					holdPgxMode(t, p, mode)
+					test(t, p, mode)
 				})
 			}
 		})
@@ -253,20 +259,7 @@ func holdPgxMode(t *testing.T, p *belayProc, mode pgx.QueryExecMode) {
 // one NOTICE), COMMIT applies it; a batch over the row cap fails with
 // 54000 and nothing lands.
 func TestHoldPgxBatch(t *testing.T) {
-	requireBelay(t)
-	t.Parallel()
-	for _, relay := range relays {
-		t.Run(relay.name, func(t *testing.T) {
-			t.Parallel()
-			p := startHoldBelay(t, holdConfigOpts{HoldTimeout: holdTimeoutLong, NoEventLoop: relay.noEventLoop})
-			for _, mode := range execModes {
-				t.Run(mode.String(), func(t *testing.T) {
-					t.Parallel()
-					holdPgxBatch(t, p, mode)
-				})
-			}
-		})
-	}
+	eachRelayAndMode(t, holdPgxBatch)
 }
 
 func holdPgxBatch(t *testing.T, p *belayProc, mode pgx.QueryExecMode) {
