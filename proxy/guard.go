@@ -100,7 +100,6 @@ func (g *Guard) Inspect(s *SessionInfo, st *Statement) Verdict {
 	}
 	if decision != policy.Block && plan.Profile != nil {
 		if r := planHold(&plan, decided, st.Text); r != nil {
-			decision, worst = policy.Block, policy.Decision{Action: policy.Block}
 			for i := range lines {
 				lines[i].Decision = "block"
 				lines[i].Rule, lines[i].Detail = "hold", r.Message

@@ -15,6 +15,10 @@ package proxy
 //     transaction (or the extended-protocol batch) exactly as the client
 //     expects. Inside an extended batch that Query gets a ReadyForQuery of
 //     its own, which the server→client direction swallows.
+//
+// In a profile that holds writes the screen also runs the client side of
+// the hold machine (hold.go): requests go one at a time, and belay's own
+// statements are placed around the ones that may write.
 type screenResult struct {
 	forward  bool   // pass the message on unchanged
 	upstream []byte // messages to send upstream instead
