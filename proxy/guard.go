@@ -100,6 +100,7 @@ func (g *Guard) Inspect(s *SessionInfo, st *Statement) Verdict {
 	}
 	if decision != policy.Block && plan.Profile != nil {
 		if r := planHold(&plan, decided, st.Text); r != nil {
+			g.Metrics.countBlocked("hold", profile.Name, g.userLabel(s))
 			for i := range lines {
 				lines[i].Decision = "block"
 				lines[i].Rule, lines[i].Detail = "hold", r.Message
