@@ -1,0 +1,46 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/belay-proxy/belay/internal/testpg"
+)
+
+// belay init against a fresh database: it migrates once, then has nothing
+// to do; a connection it cannot make is exit 1 with the reason.
+func TestInit(t *testing.T) {
+	addr := testpg.Upstream(t)
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, testpg.DSN(addr, "postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	name := fmt.Sprintf("belay_init_%d", time.Now().UnixNano())
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
+	url := testpg.DSN(addr, name)
+	for _, want := range []string{"migrated from version 0 to 1", "is at version 1: nothing to do"} {
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{"init", "--database-url", url}, strings.NewReader(""), &stdout, &stderr); code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr.String())
+		}
+		if !strings.Contains(stdout.String(), want) {
+			t.Fatalf("stdout %q, want %q", stdout.String(), want)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	bad := strings.Replace(url, "postgres@", "no_such_role_belay@", 1)
+	if code := run([]string{"init", "--database-url", bad}, strings.NewReader(""), &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "no_such_role_belay") {
+		t.Fatalf("exit %d, stderr %q; want 1 naming the role", code, stderr.String())
+	}
+}

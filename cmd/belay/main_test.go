@@ -1,0 +1,15 @@
+package main
+
+import (
+	"os"
+	"testing"
+
+	"github.com/belay-proxy/belay/internal/testpg"
+)
+
+// TestMain stops the throwaway PostgreSQL a test may have started.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testpg.Stop()
+	os.Exit(code)
+}
