@@ -16,6 +16,7 @@ type cli struct {
 	CheckConfig checkConfigCmd `cmd:"" name:"check-config" help:"Validate a configuration file; print ok or every error with its line."`
 	Lint        lintCmd        `cmd:"" help:"Check SQL files against the policy, without a database: print what belay would block or audit."`
 	Init        initCmd        `cmd:"" help:"Create or migrate belay's schema (its records of changes) in the upstream database. Idempotent."`
+	Capture     captureCmd     `cmd:"" help:"Turn capture of before-images on or off for tables."`
 	Version     versionCmd     `cmd:"" help:"Print belay's version."`
 }
 

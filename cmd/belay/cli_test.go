@@ -114,7 +114,7 @@ func TestCLI(t *testing.T) {
 		{name: "serve unknown flag", args: []string{"serve", "--config", "x.yaml", "--bogus"}, code: 2,
 			stderr: []string{"unknown flag --bogus"}},
 		{name: "no subcommand", args: nil, code: 2,
-			stderr: []string{`expected one of "serve", "check-config", "lint", "init", "version"`, "Run 'belay --help'"}},
+			stderr: []string{`expected one of "serve", "check-config", "lint"`, "Run 'belay --help'"}},
 		{name: "unknown subcommand", args: []string{"start"}, code: 2, noStdout: true,
 			stderr: []string{"unexpected argument start"}},
 	}
