@@ -107,7 +107,9 @@ func TestCompileErrors(t *testing.T) {
 			a := &s.Profiles[1]
 			a.RowCap, a.TableRowCaps, a.HoldTimeout = new(0), map[string]int{}, new(time.Minute)
 			a.HoldLockTimeout, a.HoldStatementTimeout = new(time.Duration(0)), new(time.Second)
+			a.Capture = true
 		}, []want{
+			{"profiles[1].capture", "applies only to a profile that holds: add hold: true, or remove capture"},
 			{"profiles[1].row_cap", "applies only to a profile that holds: add hold: true, or remove row_cap"},
 			{"profiles[1].table_row_caps", "remove table_row_caps"},
 			{"profiles[1].hold_timeout", "remove hold_timeout"},
@@ -178,6 +180,11 @@ func TestCompileHold(t *testing.T) {
 			if pr.RowCap != 1000 || len(pr.TableRowCaps) != 2 || pr.HoldTimeout != 24*time.Hour ||
 				pr.HoldLockTimeout != time.Millisecond || pr.HoldStatementTimeout != time.Hour {
 				t.Errorf("profile = %+v", pr)
+			}
+		}},
+		{"capture", func(s *ProfileSpec) { s.Capture = true }, func(t *testing.T, pr *Profile) {
+			if !pr.Capture {
+				t.Error("capture not set")
 			}
 		}},
 		{"estimate factor", func(s *ProfileSpec) { s.HoldEstimateFactor = new(2.5) }, func(t *testing.T, pr *Profile) {

@@ -61,6 +61,10 @@ func (c *compiler) hold(path Path, s *ProfileSpec, pr *Profile) {
 			c.fail(at(path, key), "applies only to a profile that holds: add hold: true, or remove %s", key)
 		}
 	}
+	if s.Capture {
+		needsHold("capture")
+		pr.Capture = true
+	}
 	if s.RowCap != nil {
 		needsHold("row_cap")
 		if *s.RowCap < 0 {

@@ -24,6 +24,10 @@ type Profile struct {
 	// fields below are the hold's limits; Compile accepts them only in a
 	// profile that holds, and a profile that does not has the defaults.
 	Hold bool
+	// Capture: held writes keep their before-images through belay's capture
+	// triggers, and a write to a table without them is refused
+	// (docs/capture.md). Needs Hold.
+	Capture bool
 	// RowCap is the most rows a held transaction may change in total, as
 	// pg_stat_xact_user_tables counts them; over it the hold is rolled
 	// back. 0: no cap.

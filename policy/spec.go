@@ -23,6 +23,8 @@ type ProfileSpec struct {
 	// Hold runs the profile's writes outside a transaction in one belay
 	// opens, and the keys below are its limits.
 	Hold bool `yaml:"hold"`
+	// Capture: held writes keep before-images (docs/capture.md).
+	Capture bool `yaml:"capture"`
 	// The hold keys are nil when left out, so that Compile can tell a key
 	// written for a profile that does not hold (an error: the operator
 	// would believe a cap is enforced) and an explicit 0s from a default.

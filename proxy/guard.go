@@ -99,6 +99,9 @@ func (g *Guard) Inspect(s *SessionInfo, st *Statement) Verdict {
 		lines = append(lines, line)
 	}
 	if decision != policy.Block && plan.Profile != nil {
+		if profile.Capture {
+			plan.Statements = normalizedText(in.Statements)
+		}
 		if r := planHold(&plan, decided, st.Text); r != nil {
 			g.Metrics.countBlocked("hold", profile.Name, g.userLabel(s))
 			for i := range lines {

@@ -80,3 +80,30 @@ func commitInRequestRefusal() *Refusal {
 		Hint:     "Send the write alone, read belay's NOTICE, then send COMMIT.",
 	}
 }
+
+// captureSetting switches belay's capture triggers on for a session
+// (docs/capture.md). Set at startup, it holds from the first statement in
+// both protocols, and RESET ALL and DISCARD ALL return to it.
+const captureSetting = "belay.capture"
+
+// StartupParams implements StartupParamer: a session whose profile
+// captures starts with capture on.
+func (g *Guard) StartupParams(s *SessionInfo) map[string]string {
+	if g.Classifier == nil || !s.profileFor(g.policy()).Capture {
+		return nil
+	}
+	return map[string]string{captureSetting: "on"}
+}
+
+// normalizedText joins the statements' normalised texts (no literal
+// values), for the record of a change.
+func normalizedText(stmts []rules.StatementView) []byte {
+	var b []byte
+	for i := range stmts {
+		if i > 0 {
+			b = append(b, ";\n"...)
+		}
+		b = append(b, stmts[i].Normalized...)
+	}
+	return b
+}

@@ -49,3 +49,31 @@ func TestGuardCountsBlocks(t *testing.T) {
 		}
 	}
 }
+
+// A session whose profile captures starts upstream with capture on; other
+// sessions start as their client asked.
+func TestGuardStartsCapturingSessions(t *testing.T) {
+	p, errs := policy.Compile(&policy.Spec{DefaultProfile: "apps", Profiles: []policy.ProfileSpec{
+		{Name: "people", Match: policy.MatchSpec{ApplicationNames: []string{"psql"}}, DefaultAction: "audit", Hold: true, Capture: true},
+		{Name: "apps", DefaultAction: "audit"},
+	}})
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	off, err := audit.Open("off")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &Guard{Classifier: rules.NewClassifier(rules.Options{}), Policy: p, Audit: off, Metrics: NewMetrics(prometheus.NewRegistry())}
+	ts := startServerWith(t, nil, g)
+	for app, want := range map[string]string{"psql": "on", "nightly": ""} {
+		conn := ts.connect(t, func(c *pgx.ConnConfig) { c.RuntimeParams["application_name"] = app })
+		var got string
+		if err := conn.QueryRow(context.Background(), "SELECT coalesce(current_setting('belay.capture', true), '')").Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Fatalf("%s: belay.capture = %q, want %q", app, got, want)
+		}
+	}
+}

@@ -48,6 +48,7 @@ const (
 	stepFinish                      // COMMIT, ROLLBACK or ROLLBACK-and-fail; then answer the client
 	stepExpire                      // the hold timed out: roll back, leave an aborted transaction
 	stepBaseline                    // the counts before an extended batch that may write
+	stepRecord                      // record the change (belay.record_change), then hold it
 )
 
 // heldRequest is the client request the machine is watching.
@@ -59,6 +60,9 @@ type heldRequest struct {
 	// MERGE and COPY CommandCompletes; dml says one came.
 	reported int64
 	dml      bool
+	// statements is the request's normalised text, for the record of the
+	// change when the profile captures.
+	statements []byte
 }
 
 // holdState is one session's hold machine. Client side and server side
@@ -89,6 +93,7 @@ type holdState struct {
 	// afterBaseline is the phase to enter when the baseline is in: the
 	// batch's Sync may be screened before it arrives.
 	afterBaseline holdPhase
+	record        string // the id belay.record_change returned
 	heldZ         []byte // the client's ReadyForQuery, held back
 	answer        []byte // belay's answer to send before it (stepFinish)
 	lastTag       string // of the last CommandComplete the client got
@@ -111,19 +116,21 @@ type holdState struct {
 
 	// Extended protocol: what each prepared statement does, and whether
 	// the batch since the last Sync runs one that may write.
-	stmts        map[string]stmtHold
-	batchWatched bool
-	batchExpect  int64
-	batchLimit   int64
+	stmts           map[string]stmtHold
+	batchWatched    bool
+	batchExpect     int64
+	batchLimit      int64
+	batchStatements []byte
 }
 
 // stmtHold is what a prepared statement means to a hold.
 type stmtHold struct {
-	watch    bool
-	expect   int64
-	limit    int64
-	commits  bool // COMMIT, END: refused after a write in the same batch
-	rollback bool // ROLLBACK and the like: let through after a timeout
+	watch      bool
+	expect     int64
+	limit      int64
+	statements []byte // normalised, when the profile captures
+	commits    bool   // COMMIT, END: refused after a write in the same batch
+	rollback   bool   // ROLLBACK and the like: let through after a timeout
 	// setsExpect: SET belay.expect_rows = expectRows (-1: RESET), noted
 	// when bound; PostgreSQL keeps it as a harmless custom setting.
 	setsExpect bool

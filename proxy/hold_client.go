@@ -116,6 +116,7 @@ func (s *session) holdQuery(v *Verdict, msg []byte) (r screenResult, done bool) 
 		return screenResult{}, false
 	}
 	s.startHeld(v.Hold.Profile, v.Hold.Expect, v.Hold.Limit, status == 'I', phaseClient)
+	h.req.statements = v.Hold.Statements
 	text := queryText(msg)
 	if v.Hold.Rewrite != nil {
 		text = v.Hold.Rewrite
@@ -191,7 +192,7 @@ func (s *session) holdParse(v *Verdict, msg []byte) (r screenResult, done bool) 
 	if h.stmts == nil {
 		h.stmts = make(map[string]stmtHold)
 	}
-	h.stmts[s.stmt.Name] = stmtHold{watch: v.Hold.Watch, expect: v.Hold.Expect, limit: v.Hold.Limit,
+	h.stmts[s.stmt.Name] = stmtHold{watch: v.Hold.Watch, expect: v.Hold.Expect, limit: v.Hold.Limit, statements: v.Hold.Statements,
 		commits: v.Hold.EndsTransaction, rollback: v.Hold.Rollback,
 		setsExpect: v.Hold.SetExpect, expectRows: v.Hold.ExpectRows}
 	r = s.batchBaseline(v.Hold.Watch)
@@ -238,6 +239,7 @@ func (s *session) holdBind(msg []byte) screenResult {
 	}
 	r := s.batchBaseline(true)
 	h.noteWatched(sh.expect, sh.limit)
+	h.batchStatements = append(h.batchStatements, sh.statements...)
 	return r
 }
 
@@ -253,6 +255,7 @@ func (s *session) holdSync(msg []byte) (r screenResult, done bool) {
 		return screenResult{}, false
 	}
 	s.startHeld(s.holdProfile, h.batchExpect, h.batchLimit, status == 'I', phaseBatch)
+	h.req.statements, h.batchStatements = h.batchStatements, nil
 	s.info.trail.synced()
 	q := batchCheckQuery(h.profile, h.req.opened)
 	return screenResult{upstream: append(q, msg...), requests: 2}, true
@@ -358,7 +361,7 @@ func (s *session) holdSessionEnded() {
 // its Sync would have needed.
 func (h *holdState) forgetBatch() {
 	h.mu.Lock()
-	h.batchWatched = false
+	h.batchWatched, h.batchStatements = false, nil
 	h.mu.Unlock()
 }
 

@@ -39,7 +39,10 @@ func heldNotice(change string, tables []tableCount, total int64, timeout time.Du
 }
 
 // endedNotice tells how a held change ended.
-func endedNotice(change string, committed bool, total int64) []byte {
+func endedNotice(change string, committed, captured bool, total int64) []byte {
+	if committed && captured {
+		return encodeNotice(fmt.Sprintf("change %s committed: %s applied; their before-images are kept", change, rowsWord(total)), "", "")
+	}
 	if committed {
 		return encodeNotice(fmt.Sprintf("change %s committed: %s applied", change, rowsWord(total)), "", "")
 	}
@@ -153,5 +156,14 @@ func badExpectRefusal(err error) *Refusal {
 		SQLState: "22023",
 		Message:  "unreadable row expectation: " + err.Error(),
 		Hint:     "Write /* belay:expect 3 */ or SET belay.expect_rows = 3 with a whole number of rows.",
+	}
+}
+
+func uncapturedRefusal(t tableCount, captured int64) *Refusal {
+	return &Refusal{
+		SQLState: sqlstateHoldFailed,
+		Message:  fmt.Sprintf("capture: %s changed in %s, %d of them captured; it was rolled back", rowsWord(t.rows()), t.name, captured),
+		Detail:   "This profile keeps a before-image of every row a held write changes, so the change can be undone. The table has no capture triggers (or they were switched off), so some rows would be changed without one.",
+		Hint:     "Protect the table with: belay capture enable " + t.name + " — or ask for a profile without capture.",
 	}
 }

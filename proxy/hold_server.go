@@ -100,7 +100,7 @@ func (s *session) holdServer(typ byte, msg []byte) holdAct {
 			return holdAct{}
 		}
 		committed := h.lastTag == "COMMIT"
-		notice := endedNotice(h.change, committed, h.total)
+		notice := endedNotice(h.change, committed, h.profile.Capture, h.total)
 		outcome := "rolled_back"
 		if committed {
 			outcome = "committed"
@@ -126,7 +126,9 @@ func (s *session) ownMessage(typ byte, msg []byte, done func(status byte) holdAc
 	case 'A', 'S':
 		return holdAct{}
 	case 'D':
-		if c, err := parseCheckRow(msg); err == nil {
+		if h.phase == phaseOwn && h.step == stepRecord {
+			h.record = recordID(msg)
+		} else if c, err := parseCheckRow(msg); err == nil {
 			h.check, h.checked = c, true
 		}
 	case 'E':
@@ -168,7 +170,7 @@ func (s *session) clientAnswered(msg []byte) holdAct {
 		}
 		return s.decideHold()
 	case status == 'T':
-		return s.sendOwn(stepCheck, queryMessage(checkSQL))
+		return s.sendOwn(stepCheck, queryMessage(checkQuery(h.profile)))
 	case status == 'E' && h.req.opened:
 		// The statement failed: end belay's transaction, so the client
 		// sees what autocommit would have shown.
@@ -196,6 +198,12 @@ func (s *session) ownAnswered(status byte) holdAct {
 	case stepExpire:
 		h.timedOut = true
 		return s.release(nil)
+	case stepRecord:
+		if h.ownErr != nil || h.record == "" {
+			return s.refuseHeld(checkFailedRefusal(h.ownErrOr()), "error")
+		}
+		h.change = h.record
+		return s.holdWritten()
 	case stepBaseline:
 		if h.ownErr == nil && h.checked {
 			h.base, h.baseKnown = h.check, true
@@ -242,6 +250,11 @@ func (s *session) decideHold() holdAct {
 			return s.refuseHeld(tableCapRefusal(t.name, t.rows(), int64(limit), c.tables), "cap")
 		}
 	}
+	if p.Capture {
+		if t, captured, ok := uncaptured(c.tables, h.check.captured); ok {
+			return s.refuseHeld(uncapturedRefusal(t, captured), "uncaptured")
+		}
+	}
 	written := c.xid != "" || total > 0
 	if !written {
 		if h.req.opened { // may have written, did not: an ordinary autocommit statement
@@ -250,15 +263,44 @@ func (s *session) decideHold() holdAct {
 		return s.release(h.heldZ)
 	}
 	h.tables, h.total = c.tables, total
+	h.change = c.xid
+	if p.Capture { // the record of the change first: its id names the change
+		info := &s.info
+		return s.sendOwn(stepRecord, recordSQL(info.ApplicationName, info.ClientAddr, h.req.statements, h.tables))
+	}
+	return s.holdWritten()
+}
+
+// holdWritten holds a request that wrote: NOTICE and status T when belay
+// opened the transaction (now or before), the client's ReadyForQuery alone
+// in the client's own transaction, whose COMMIT confirms.
+func (s *session) holdWritten() holdAct {
+	h := &s.hold
 	if !h.req.opened && !h.open {
-		return s.release(h.heldZ) // the client's own transaction: its COMMIT confirms
+		return s.release(h.heldZ)
 	}
 	if !h.open {
 		h.open, h.openedAt = true, time.Now()
 		s.srv.metrics.HoldsOpen.Inc()
 	}
-	h.change = c.xid
-	return s.release(append(heldNotice(h.change, h.tables, h.total, p.HoldTimeout), h.heldZ...))
+	return s.release(append(heldNotice(h.change, h.tables, h.total, h.profile.HoldTimeout), h.heldZ...))
+}
+
+// uncaptured returns the first table whose changed rows the capture
+// triggers did not all copy, with how many they did.
+func uncaptured(changed, captured []tableCount) (tableCount, int64, bool) {
+	for _, t := range changed {
+		var n int64
+		for _, c := range captured {
+			if c.name == t.name {
+				n = c.rows()
+			}
+		}
+		if n < t.rows() {
+			return t, n, true
+		}
+	}
+	return tableCount{}, 0, false
 }
 
 // refuseHeld rolls the change back and answers the client with r. When

@@ -23,10 +23,39 @@ var holdMarker = randomName("belay_hold_")
 // checkSQL asks PostgreSQL what the transaction wrote so far: whether it
 // has a transaction id at all (anything written, catalogs included), and
 // rows inserted, updated and deleted per table — triggers, foreign-key
-// cascades and functions included, which the parser cannot see. It reads
+// cascades and functions included, which the parser cannot see; belay's
+// own records (its schemas) are not the client's rows. It reads
 // the counters behind pg_stat_xact_user_tables directly: the view also
 // aggregates index scans, which costs half as much again.
-const checkSQL = `SELECT txid_current_if_assigned()::text, coalesce((SELECT json_agg(json_build_array(n.nspname || '.' || c.relname, s.i, s.u, s.d) ORDER BY n.nspname, c.relname) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace, LATERAL (SELECT pg_catalog.pg_stat_get_xact_tuples_inserted(c.oid) AS i, pg_catalog.pg_stat_get_xact_tuples_updated(c.oid) AS u, pg_catalog.pg_stat_get_xact_tuples_deleted(c.oid) AS d) s WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast' AND s.i + s.u + s.d > 0), '[]')::text`
+const checkSQL = `SELECT txid_current_if_assigned()::text, coalesce((SELECT json_agg(json_build_array(n.nspname || '.' || c.relname, s.i, s.u, s.d) ORDER BY n.nspname, c.relname) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace, LATERAL (SELECT pg_catalog.pg_stat_get_xact_tuples_inserted(c.oid) AS i, pg_catalog.pg_stat_get_xact_tuples_updated(c.oid) AS u, pg_catalog.pg_stat_get_xact_tuples_deleted(c.oid) AS d) s WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'belay', 'belay_images', 'belay_quarantine') AND n.nspname !~ '^pg_toast' AND s.i + s.u + s.d > 0), '[]')::text`
+
+// capturedSQL adds to the check what belay's capture triggers copied in
+// this transaction, per table (docs/capture.md).
+const capturedSQL = `, (SELECT coalesce(json_agg(json_build_array(c.table_name, coalesce(c.inserted, 0), coalesce(c.updated, 0), coalesce(c.deleted, 0))), '[]') FROM belay.captured_rows() c)::text`
+
+// checkQuery is checkSQL, with what was captured when the profile captures.
+func checkQuery(p *policy.Profile) string {
+	if p.Capture {
+		return checkSQL + capturedSQL
+	}
+	return checkSQL
+}
+
+// recordSQL records the held change (belay.record_change) and returns its id.
+func recordSQL(application, client string, statements []byte, tables []tableCount) []byte {
+	var rows strings.Builder
+	rows.WriteString("{")
+	for i, t := range tables {
+		if i > 0 {
+			rows.WriteString(", ")
+		}
+		name, _ := json.Marshal(t.name)
+		fmt.Fprintf(&rows, `%s: {"inserted": %d, "updated": %d, "deleted": %d}`, name, t.inserted, t.updated, t.deleted)
+	}
+	rows.WriteString("}")
+	return queryMessage("SELECT belay.record_change(" + sqlString(application) + ", " + sqlString(client) + ", " +
+		sqlString(string(statements)) + ", " + sqlString(rows.String()) + "::jsonb)")
+}
 
 // beginSQL opens a hold's transaction with the profile's timeouts, so a
 // held change cannot queue behind locks or run for long on the primary.
@@ -121,7 +150,7 @@ func batchCheckQuery(p *policy.Profile, open bool) []byte {
 		prefix, _ := beginSQL(p)
 		text += prefix
 	}
-	return queryMessage(text + checkSQL)
+	return queryMessage(text + checkQuery(p))
 }
 
 // failTransactionSQL rolls back and leaves an empty, failed transaction
@@ -145,6 +174,9 @@ func isHoldMarker(msg []byte) bool {
 type checkResult struct {
 	xid    string // "" when nothing was written
 	tables []tableCount
+	// captured is what the capture triggers copied in the transaction, per
+	// table; nil when the profile does not capture.
+	captured []tableCount
 }
 
 // since returns the counts of c that are not in base, per table.
@@ -182,33 +214,51 @@ func parseCheckRow(msg []byte) (checkResult, error) {
 	if err := d.Decode(msg[headerLen:]); err != nil {
 		return checkResult{}, fmt.Errorf("decode check row: %w", err)
 	}
-	if len(d.Values) != 2 {
-		return checkResult{}, fmt.Errorf("check row has %d columns, want 2", len(d.Values))
+	if len(d.Values) != 2 && len(d.Values) != 3 {
+		return checkResult{}, fmt.Errorf("check row has %d columns, want 2 or 3", len(d.Values))
 	}
 	var c checkResult
 	if d.Values[0] != nil {
 		c.xid = string(d.Values[0])
 	}
-	var rows [][]json.RawMessage
-	if err := json.Unmarshal(d.Values[1], &rows); err != nil {
-		return checkResult{}, fmt.Errorf("decode table counts: %w", err)
+	var err error
+	if c.tables, err = parseTableCounts(d.Values[1]); err != nil {
+		return checkResult{}, err
 	}
+	if len(d.Values) == 3 {
+		if c.captured, err = parseTableCounts(d.Values[2]); err != nil {
+			return checkResult{}, err
+		}
+		if c.captured == nil {
+			c.captured = []tableCount{}
+		}
+	}
+	return c, nil
+}
+
+// parseTableCounts reads [["schema.table", inserted, updated, deleted], …].
+func parseTableCounts(b []byte) ([]tableCount, error) {
+	var rows [][]json.RawMessage
+	if err := json.Unmarshal(b, &rows); err != nil {
+		return nil, fmt.Errorf("decode table counts: %w", err)
+	}
+	var out []tableCount
 	for _, r := range rows {
 		if len(r) != 4 {
-			return checkResult{}, fmt.Errorf("table count has %d fields, want 4", len(r))
+			return nil, fmt.Errorf("table count has %d fields, want 4", len(r))
 		}
 		var t tableCount
 		if err := json.Unmarshal(r[0], &t.name); err != nil {
-			return checkResult{}, fmt.Errorf("decode table name: %w", err)
+			return nil, fmt.Errorf("decode table name: %w", err)
 		}
 		for i, dst := range []*int64{&t.inserted, &t.updated, &t.deleted} {
 			if err := json.Unmarshal(r[i+1], dst); err != nil {
-				return checkResult{}, fmt.Errorf("decode table count: %w", err)
+				return nil, fmt.Errorf("decode table count: %w", err)
 			}
 		}
-		c.tables = append(c.tables, t)
+		out = append(out, t)
 	}
-	return c, nil
+	return out, nil
 }
 
 // dmlRows returns the row count of an INSERT, UPDATE, DELETE, MERGE or COPY
@@ -229,6 +279,15 @@ func dmlRows(tag string) (int64, bool) {
 // commandTag is the tag of a CommandComplete message.
 func commandTag(msg []byte) string {
 	return string(cstring(msg[headerLen:]))
+}
+
+// recordID reads the one-column DataRow of recordSQL; "" when it is not one.
+func recordID(msg []byte) string {
+	var d pgproto3.DataRow
+	if err := d.Decode(msg[headerLen:]); err != nil || len(d.Values) != 1 || d.Values[0] == nil {
+		return ""
+	}
+	return string(d.Values[0])
 }
 
 // pgError is the part of an ErrorResponse belay reports on.

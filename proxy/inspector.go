@@ -73,6 +73,10 @@ type HoldPlan struct {
 	// ExpectRows is its value, -1 for RESET.
 	SetExpect  bool
 	ExpectRows int64
+	// Statements is the normalised text (literals replaced) of a request
+	// that may write, for the record of the change in a profile that
+	// captures; nil otherwise.
+	Statements []byte
 	// Estimate: one UPDATE or DELETE, whose rows the planner can estimate
 	// before it runs.
 	Estimate bool
@@ -102,6 +106,13 @@ type SessionInfo struct {
 
 	guard guardState // the Guard's per-session memory
 	trail trail      // audit lines waiting for PostgreSQL's answer
+}
+
+// StartupParamer is implemented by an Inspector that starts a session's
+// upstream connection with settings of its own (the capture switch of a
+// profile that captures).
+type StartupParamer interface {
+	StartupParams(s *SessionInfo) map[string]string
 }
 
 // Inspector is the seam between the relay and the guard: every Query and

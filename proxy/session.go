@@ -116,7 +116,7 @@ func (s *session) serve() error {
 	}
 	s.fromClient = newMsgBuffer(s.client, int(limits.MaxMessageBytes))
 	s.fromServer = newMsgBuffer(s.upstream, int(limits.MaxMessageBytes))
-	if _, err := s.upstream.Write(sp.raw); err != nil {
+	if _, err := s.upstream.Write(s.upstreamStartup(sp)); err != nil {
 		return fmt.Errorf("send startup to upstream: %w", err)
 	}
 	if err := s.relayAuth(); err != nil {
