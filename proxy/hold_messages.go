@@ -41,7 +41,8 @@ func heldNotice(change string, tables []tableCount, total int64, timeout time.Du
 // endedNotice tells how a held change ended.
 func endedNotice(change string, committed, captured bool, total int64) []byte {
 	if committed && captured {
-		return encodeNotice(fmt.Sprintf("change %s committed: %s applied; their before-images are kept", change, rowsWord(total)), "", "")
+		return encodeNotice(fmt.Sprintf("change %s committed: %s applied; undo with: belay undo %s", change, rowsWord(total), change),
+			"The rows' before-images are kept: belay undo puts them back, and reports rows others changed since.", "")
 	}
 	if committed {
 		return encodeNotice(fmt.Sprintf("change %s committed: %s applied", change, rowsWord(total)), "", "")

@@ -35,6 +35,8 @@ type holdConfigOpts struct {
 	NoEventLoop bool   // event_loop: false: the goroutine relay
 	// TableRowCaps is added to the interactive profile (table: N lines).
 	TableRowCaps map[string]int
+	// Capture turns on the interactive profile's capture (docs/capture.md).
+	Capture bool
 }
 
 // holdConfig is configs/belay.yaml with the changes in o. It fails the test
@@ -61,6 +63,9 @@ func holdConfig(t testing.TB, o holdConfigOpts) string {
 	}
 	if o.NoEventLoop {
 		replace("event_loop: true ", "event_loop: false ")
+	}
+	if o.Capture {
+		replace("      # capture: true ", "      capture: true   ")
 	}
 	if len(o.TableRowCaps) > 0 {
 		var b strings.Builder

@@ -1,0 +1,131 @@
+package capture
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// commitChange runs statements as one held, captured change (what a hold
+// does: capture on, the record in the same transaction) and returns its id.
+func commitChange(t *testing.T, conn *pgx.Conn, stmts ...string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := tx.Exec(ctx, "SET LOCAL belay.capture = 'on'"); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range stmts {
+		if _, err := tx.Exec(ctx, s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	var id int64
+	if err := tx.QueryRow(ctx, "SELECT belay.record_change('test', '', $1, '{}')", strings.Join(stmts, ";\n")).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// checksum is a whole-table fingerprint, for "exactly as before".
+func checksum(t *testing.T, conn *pgx.Conn, table string) string {
+	t.Helper()
+	var sum string
+	if err := conn.QueryRow(context.Background(), "SELECT coalesce(md5(string_agg(x::text, ',' ORDER BY x::text)), '') FROM "+table+" x").Scan(&sum); err != nil {
+		t.Fatal(err)
+	}
+	return sum
+}
+
+// Undo puts back exactly what a change of updates, deletes (with a
+// cascade) and inserts took away, parents before children; the undo is a
+// change of its own, and undoing it again is refused.
+func TestUndoRestoresTheRows(t *testing.T) {
+	conn := capturedDatabase(t)
+	ctx := context.Background()
+	before := checksum(t, conn, "parent") + checksum(t, conn, "child")
+	id := commitChange(t, conn,
+		"UPDATE parent SET note = 'x' WHERE id <= 3",
+		"DELETE FROM parent WHERE id = 2", // and its children 1, 3, 5
+		"INSERT INTO parent VALUES (20, 'new')",
+		"UPDATE child SET note = 'y' WHERE id = 2",
+	)
+	if got := checksum(t, conn, "parent") + checksum(t, conn, "child"); got == before {
+		t.Fatal("the change changed nothing")
+	}
+	plan, err := Undo(ctx, conn, id, UndoOptions{DryRun: true})
+	if err != nil || len(plan.Conflicts) != 0 {
+		t.Fatalf("dry run: %+v, %v", plan, err)
+	}
+	var confirmed bool
+	plan, err = Undo(ctx, conn, id, UndoOptions{Confirm: func(Plan) bool { confirmed = true; return true }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !confirmed || plan.Undo == 0 {
+		t.Fatalf("plan %+v, confirmed %v", plan, confirmed)
+	}
+	want := map[string]TablePlan{
+		"public.parent": {Table: "public.parent", Restore: 2, Reinsert: 1, Remove: 1},
+		"public.child":  {Table: "public.child", Restore: 1, Reinsert: 3},
+	}
+	for _, tp := range plan.Tables {
+		if tp != want[tp.Table] {
+			t.Errorf("%s: %+v, want %+v", tp.Table, tp, want[tp.Table])
+		}
+	}
+	if got := checksum(t, conn, "parent") + checksum(t, conn, "child"); got != before {
+		t.Fatal("undo did not restore the tables exactly")
+	}
+	var status string
+	var by int64
+	if err := conn.QueryRow(ctx, "SELECT status, undone_by FROM belay.changes WHERE id = $1", id).Scan(&status, &by); err != nil || status != "undone" || by != plan.Undo {
+		t.Fatalf("change %d: %s by %d, %v; want undone by %d", id, status, by, err, plan.Undo)
+	}
+	if _, err := Undo(ctx, conn, id, UndoOptions{}); err == nil || !strings.Contains(err.Error(), "undone already") {
+		t.Fatalf("second undo: %v", err)
+	}
+	// The undo is itself a change: undoing it brings the change back.
+	if _, err := Undo(ctx, conn, plan.Undo, UndoOptions{}); err != nil {
+		t.Fatalf("undo of the undo: %v", err)
+	}
+	var note string
+	if err := conn.QueryRow(ctx, "SELECT note FROM parent WHERE id = 1").Scan(&note); err != nil || note != "x" {
+		t.Fatalf("after undoing the undo, parent 1 is %q (%v), want x", note, err)
+	}
+}
+
+// A row someone changed after the change is a conflict: nothing is
+// applied, unless forced.
+func TestUndoConflicts(t *testing.T) {
+	conn := capturedDatabase(t)
+	ctx := context.Background()
+	id := commitChange(t, conn, "UPDATE parent SET note = 'x' WHERE id IN (7, 8)")
+	if _, err := conn.Exec(ctx, "UPDATE parent SET note = 'someone' WHERE id = 8"); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := Undo(ctx, conn, id, UndoOptions{})
+	if !errors.Is(err, ErrConflicts) || len(plan.Conflicts) != 1 || plan.Conflicts[0].Key != "(8)" {
+		t.Fatalf("undo over a conflict: %+v, %v", plan, err)
+	}
+	var notes string
+	if err := conn.QueryRow(ctx, "SELECT string_agg(note, ',' ORDER BY id) FROM parent WHERE id IN (7, 8)").Scan(&notes); err != nil || notes != "x,someone" {
+		t.Fatalf("after a refused undo: %q, %v; want nothing changed", notes, err)
+	}
+	if _, err := Undo(ctx, conn, id, UndoOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.QueryRow(ctx, "SELECT string_agg(note, ',' ORDER BY id) FROM parent WHERE id IN (7, 8)").Scan(&notes); err != nil || notes != "p7,p8" {
+		t.Fatalf("after a forced undo: %q, %v", notes, err)
+	}
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/sys/unix"
+
+	"github.com/belay-proxy/belay/capture"
+)
+
+type undoCmd struct {
+	dbFlags
+	Change int64 `arg:"" help:"The change to undo: the number in belay's NOTICE (change 17)."`
+	DryRun bool  `name:"dry-run" help:"Show what undo would do, and the conflicts; change nothing."`
+	Yes    bool  `help:"Undo without asking (for scripts)."`
+	Force  bool  `help:"Undo over conflicts: overwrite rows others changed since."`
+}
+
+func (c *undoCmd) Run(e *env) error {
+	cfg, err := c.config()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	connectCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	conn, err := pgx.ConnectConfig(connectCtx, cfg)
+	if err != nil {
+		return &exitError{code: 1, err: fmt.Errorf("belay undo: %w", err)}
+	}
+	defer conn.Close(context.Background())
+	opts := capture.UndoOptions{DryRun: c.DryRun, Force: c.Force}
+	if !c.DryRun && !c.Yes {
+		if !isTerminal(e.stdin) {
+			return &exitError{code: 2, err: errors.New("belay undo: not on a terminal, nobody can confirm: add --yes to undo, or --dry-run to look")}
+		}
+		opts.Confirm = func(p capture.Plan) bool {
+			printPlan(e.stdout, p)
+			fmt.Fprintf(e.stdout, "Undo change %d? [y/N] ", p.Change)
+			answer, _ := bufio.NewReader(e.stdin).ReadString('\n')
+			return strings.EqualFold(strings.TrimSpace(answer), "y") || strings.EqualFold(strings.TrimSpace(answer), "yes")
+		}
+	}
+	plan, err := capture.Undo(ctx, conn, c.Change, opts)
+	switch {
+	case errors.Is(err, capture.ErrConflicts):
+		printPlan(e.stdout, plan)
+		return &exitError{code: 1, err: fmt.Errorf("belay undo: change %d: %w; --force overwrites them", c.Change, err)}
+	case errors.Is(err, capture.ErrDeclined):
+		return &exitError{code: 1, err: fmt.Errorf("belay undo: %w", err)}
+	case err != nil:
+		return &exitError{code: 1, err: fmt.Errorf("belay undo: %w", err)}
+	}
+	if c.DryRun {
+		printPlan(e.stdout, plan)
+		fmt.Fprintln(e.stdout, "dry run: nothing changed")
+		return nil
+	}
+	if opts.Confirm == nil {
+		printPlan(e.stdout, plan)
+	}
+	fmt.Fprintf(e.stdout, "change %d undone, recorded as change %d (undo that with: belay undo %d)\n", c.Change, plan.Undo, plan.Undo)
+	return nil
+}
+
+// printPlan shows what undo does per table, and each conflict.
+func printPlan(w io.Writer, p capture.Plan) {
+	for _, t := range p.Tables {
+		fmt.Fprintf(w, "%s: %d set back, %d inserted again, %d deleted\n", t.Table, t.Restore, t.Reinsert, t.Remove)
+	}
+	for _, c := range p.Conflicts {
+		fmt.Fprintf(w, "conflict: %s row %s: %s\n", c.Table, c.Key, c.Reason)
+	}
+}
+
+// isTerminal reports whether r is a terminal someone can answer on (not
+// merely a character device: /dev/null is one too).
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}

@@ -1,0 +1,71 @@
+package test
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// The issue's flow, with psql through configs/belay.yaml (capture on): a
+// held UPDATE of three rows and its COMMIT print the undo command; belay
+// undo --yes puts the rows back; after someone changes one of the rows of a
+// second change, undo reports the conflict, exits non-zero and changes
+// nothing.
+func TestUndoThroughPsql(t *testing.T) {
+	requireBelay(t)
+	t.Parallel()
+	url := upstreamDSN(upstreamDatabase)
+	if out, code := runBelayCLI(t, "init", "--database-url", url); code != 0 {
+		t.Fatalf("belay init: exit %d\n%s", code, out)
+	}
+	p := startHoldBelay(t, holdConfigOpts{HoldTimeout: holdTimeoutLong, Capture: true})
+	tbl := holdTable(t, 5)
+	if out, code := runBelayCLI(t, "capture", "enable", "--database-url", url, tbl); code != 0 {
+		t.Fatalf("belay capture enable: exit %d\n%s", code, out)
+	}
+	change := func() string {
+		t.Helper()
+		_, errOut, err := psqlHold(t, p, "-f", writeScript(t, "UPDATE "+tbl+" SET note = 'x' WHERE id <= 3;\nCOMMIT;\n"))
+		if err != nil {
+			t.Fatalf("psql: %v\n%s", err, errOut)
+		}
+		m := regexp.MustCompile(`committed: 3 rows applied; undo with: belay undo (\d+)`).FindStringSubmatch(errOut)
+		if m == nil {
+			t.Fatalf("no undo command in psql's notices:\n%s", errOut)
+		}
+		return m[1]
+	}
+	notes := func() string {
+		t.Helper()
+		var b strings.Builder
+		for id := 1; id <= 5; id++ {
+			b.WriteString(noteOf(t, tbl, id))
+		}
+		return b.String()
+	}
+
+	id := change()
+	if got := notes(); got != "xxxaa" {
+		t.Fatalf("after COMMIT: %q", got)
+	}
+	out, code := runBelayCLI(t, "undo", id, "--yes", "--database-url", url)
+	if code != 0 || !strings.Contains(out, "public."+tbl+": 3 set back") || !strings.Contains(out, "change "+id+" undone") {
+		t.Fatalf("belay undo %s --yes: exit %d\n%s", id, code, out)
+	}
+	if got := notes(); got != "aaaaa" {
+		t.Fatalf("after undo: %q, want aaaaa", got)
+	}
+
+	id = change()
+	directExec(t, "UPDATE "+tbl+" SET note = 'z' WHERE id = 2")
+	out, code = runBelayCLI(t, "undo", id, "--yes", "--database-url", url)
+	if code != 1 || !strings.Contains(out, "conflict: public."+tbl+" row (2): changed by someone else since") {
+		t.Fatalf("undo over a conflict: exit %d\n%s", code, out)
+	}
+	if got := notes(); got != "xzxaa" {
+		t.Fatalf("after a refused undo: %q, want xzxaa (nothing changed)", got)
+	}
+	if out, code := runBelayCLI(t, "undo", id, "--database-url", url); code != 2 || !strings.Contains(out, "--yes") {
+		t.Fatalf("undo without a terminal or --yes: exit %d\n%s", code, out)
+	}
+}
