@@ -18,7 +18,7 @@ import (
 )
 
 // freshDatabase creates an empty database for one test and drops it after.
-func freshDatabase(t *testing.T) (addr, name string) {
+func freshDatabase(t testing.TB) (addr, name string) {
 	t.Helper()
 	addr = testpg.Upstream(t)
 	ctx := context.Background()
@@ -37,7 +37,7 @@ func freshDatabase(t *testing.T) (addr, name string) {
 	return addr, name
 }
 
-func openDB(t *testing.T, dsn string) *sql.DB {
+func openDB(t testing.TB, dsn string) *sql.DB {
 	t.Helper()
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {

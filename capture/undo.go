@@ -114,12 +114,13 @@ func Undo(ctx context.Context, conn *pgx.Conn, change int64, opts UndoOptions) (
 	}
 	for _, step := range []struct {
 		sql     func(*undoTable) string
+		rows    func(TablePlan) int64
 		guarded bool // the step leaves rows someone else changed alone, unless forced
 		reverse bool
 	}{
-		{(*undoTable).reinsertSQL, false, false},
-		{(*undoTable).restoreSQL, true, false},
-		{(*undoTable).removeSQL, true, true}, // children before their parents
+		{(*undoTable).reinsertSQL, func(p TablePlan) int64 { return p.Reinsert }, false, false},
+		{(*undoTable).restoreSQL, func(p TablePlan) int64 { return p.Restore }, true, false},
+		{(*undoTable).removeSQL, func(p TablePlan) int64 { return p.Remove }, true, true}, // children before their parents
 	} {
 		var args []any
 		if step.guarded {
@@ -129,6 +130,9 @@ func Undo(ctx context.Context, conn *pgx.Conn, change int64, opts UndoOptions) (
 			t := order[i]
 			if step.reverse {
 				t = order[len(order)-1-i]
+			}
+			if step.rows(t.plan) == 0 {
+				continue
 			}
 			if _, err := tx.Exec(ctx, step.sql(t), args...); err != nil {
 				return plan, fmt.Errorf("undo on %s: %w", t.name, err)
@@ -157,12 +161,18 @@ type undoTable struct {
 	oid       uint32
 	name      string // schema.table now (it may have been renamed since)
 	ident     string // quoted
-	images    []string
+	images    []undoImage
 	key       []string // quoted primary key columns
 	columns   []string // quoted columns undo writes (not generated ones)
 	work      string   // the temporary table of the rows' first images
 	plan      TablePlan
 	conflicts []Conflict
+}
+
+// undoImage is one image table of a table in the change, in statement order.
+type undoImage struct {
+	op    string // I, U or D
+	table string // quoted, in belay_images
 }
 
 // changeImages groups the change's image tables by table, in the order
@@ -196,8 +206,7 @@ func changeImages(ctx context.Context, tx pgx.Tx, xid string) ([]*undoTable, err
 			byOID[oid] = t
 			out = append(out, t)
 		}
-		t.images = append(t.images, fmt.Sprintf("SELECT %d AS \"belay seq\", %s::text AS \"belay op\", i.* FROM belay_images.%s i",
-			len(t.images)+1, quoteLiteral(op), pgx.Identifier{image}.Sanitize()))
+		t.images = append(t.images, undoImage{op: op, table: pgx.Identifier{image}.Sanitize()})
 	}
 	return out, rows.Err()
 }
@@ -236,12 +245,23 @@ func (t *undoTable) prepare(ctx context.Context, tx pgx.Tx, xid string) error {
 	if len(t.key) == 0 {
 		return fmt.Errorf("%s has no primary key: undo matches rows by it (tables without one are not supported yet)", t.name)
 	}
-	t.work = pgx.Identifier{fmt.Sprintf("belay_undo_%d", t.oid)}.Sanitize()
 	keys := strings.Join(t.key, ", ")
+	if len(t.images) == 1 {
+		// One statement touched the table: its image has each row once,
+		// and is the rows' first image as it stands.
+		img := t.images[0]
+		t.work = fmt.Sprintf(`(SELECT %[1]s::text AS "belay op", %[1]s::text AS "belay last op", i.* FROM belay_images.%[2]s i)`, quoteLiteral(img.op), img.table)
+		return t.findConflicts(ctx, tx, xid)
+	}
+	selects := make([]string, len(t.images))
+	for i, img := range t.images {
+		selects[i] = fmt.Sprintf(`SELECT %d AS "belay seq", %s::text AS "belay op", i.* FROM belay_images.%s i`, i+1, quoteLiteral(img.op), img.table)
+	}
+	t.work = pgx.Identifier{fmt.Sprintf("belay_undo_%d", t.oid)}.Sanitize()
 	create := fmt.Sprintf(`CREATE TEMPORARY TABLE %s ON COMMIT DROP AS
 		SELECT DISTINCT ON (%s) img.*, last_value(img."belay op") OVER (PARTITION BY %s ORDER BY img."belay seq" ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS "belay last op"
 		FROM (%s) img ORDER BY %s, img."belay seq"`,
-		t.work, keys, keys, strings.Join(t.images, " UNION ALL "), keys)
+		t.work, keys, keys, strings.Join(selects, " UNION ALL "), keys)
 	if _, err := tx.Exec(ctx, create); err != nil {
 		return fmt.Errorf("images of %s: %w", t.name, err)
 	}
@@ -249,45 +269,36 @@ func (t *undoTable) prepare(ctx context.Context, tx pgx.Tx, xid string) error {
 }
 
 // findConflicts counts what undo does and lists the rows someone else
-// changed since: a row the change wrote that now carries another
-// transaction's xmin, or one it updated that is gone.
+// changed since (the first 1000): a row the change wrote that now carries
+// another transaction's xmin, or one it updated that is gone. PostgreSQL
+// does the counting: 100 000 rows need not travel to belay.
 func (t *undoTable) findConflicts(ctx context.Context, tx pgx.Tx, xid string) error {
-	rows, err := tx.Query(ctx, fmt.Sprintf(`
-		SELECT row(%s)::text, u."belay op", u."belay last op", cur.xmin IS NOT NULL, coalesce(cur.xmin = pg_catalog.xid($1::xid8), false)
-		FROM %s u LEFT JOIN (SELECT t.xmin, %s FROM %s t) cur USING (%s)`,
-		prefixed("u.", t.key), t.work, strings.Join(t.key, ", "), t.ident, strings.Join(t.key, ", ")), xid)
-	if err != nil {
+	keys := strings.Join(t.key, ", ")
+	query := fmt.Sprintf(`
+		WITH s AS (
+			SELECT u.*, cur.xmin IS NOT NULL AS "belay exists", coalesce(cur.xmin = pg_catalog.xid($1::xid8), false) AS "belay ours"
+			FROM %[1]s u LEFT JOIN (SELECT t.xmin, %[2]s FROM %[3]s t) cur USING (%[2]s)
+		), c AS (
+			SELECT row(%[4]s)::text AS key,
+			       CASE WHEN "belay exists" THEN 'changed by someone else since' ELSE 'deleted by someone else since' END AS reason
+			FROM s
+			WHERE ("belay exists" AND NOT "belay ours") OR ("belay op" <> 'I' AND NOT "belay exists" AND "belay last op" <> 'D')
+			ORDER BY 1 LIMIT 1000
+		)
+		SELECT count(*) FILTER (WHERE "belay op" <> 'I' AND "belay exists"),
+		       count(*) FILTER (WHERE "belay op" <> 'I' AND NOT "belay exists"),
+		       count(*) FILTER (WHERE "belay op" = 'I' AND "belay exists"),
+		       (SELECT coalesce(json_agg(json_build_array(c.key, c.reason)), '[]') FROM c)
+		FROM s`,
+		t.work, keys, t.ident, prefixed("s.", t.key))
+	var conflicts [][2]string
+	if err := tx.QueryRow(ctx, query, xid).Scan(&t.plan.Restore, &t.plan.Reinsert, &t.plan.Remove, &conflicts); err != nil {
 		return fmt.Errorf("current rows of %s: %w", t.name, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var key, first, last string
-		var exists, ours bool
-		if err := rows.Scan(&key, &first, &last, &exists, &ours); err != nil {
-			return err
-		}
-		conflict := func(reason string) {
-			t.conflicts = append(t.conflicts, Conflict{Table: t.name, Key: key, Reason: reason})
-		}
-		switch {
-		case first != "I" && exists:
-			t.plan.Restore++
-			if !ours {
-				conflict("changed by someone else since")
-			}
-		case first != "I" && last == "D":
-			t.plan.Reinsert++
-		case first != "I":
-			t.plan.Reinsert++
-			conflict("deleted by someone else since")
-		case exists:
-			t.plan.Remove++
-			if !ours {
-				conflict("changed by someone else since")
-			}
-		}
+	for _, c := range conflicts {
+		t.conflicts = append(t.conflicts, Conflict{Table: t.name, Key: c[0], Reason: c[1]})
 	}
-	return rows.Err()
+	return nil
 }
 
 // The three steps. Restore and remove take $1, the change's xid, and $2,

@@ -11,7 +11,7 @@ import (
 
 // commitChange runs statements as one held, captured change (what a hold
 // does: capture on, the record in the same transaction) and returns its id.
-func commitChange(t *testing.T, conn *pgx.Conn, stmts ...string) int64 {
+func commitChange(t testing.TB, conn *pgx.Conn, stmts ...string) int64 {
 	t.Helper()
 	ctx := context.Background()
 	tx, err := conn.Begin(ctx)
@@ -38,7 +38,7 @@ func commitChange(t *testing.T, conn *pgx.Conn, stmts ...string) int64 {
 }
 
 // checksum is a whole-table fingerprint, for "exactly as before".
-func checksum(t *testing.T, conn *pgx.Conn, table string) string {
+func checksum(t testing.TB, conn *pgx.Conn, table string) string {
 	t.Helper()
 	var sum string
 	if err := conn.QueryRow(context.Background(), "SELECT coalesce(md5(string_agg(x::text, ',' ORDER BY x::text)), '') FROM "+table+" x").Scan(&sum); err != nil {
