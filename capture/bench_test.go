@@ -19,13 +19,13 @@ import (
 //	go test -run '^$' -bench Update100k -benchtime 5x -count 3 ./capture
 func BenchmarkUpdate100k(b *testing.B) {
 	const rows = 100000
-	addr, name := freshDatabase(b)
+	dsn := testpg.FreshDatabase(b)
 	ctx := context.Background()
-	db := openDB(b, testpg.DSN(addr, name))
+	db := openDB(b, dsn)
 	if _, err := Init(ctx, db); err != nil {
 		b.Fatal(err)
 	}
-	conn, err := pgx.Connect(ctx, testpg.DSN(addr, name))
+	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		b.Fatal(err)
 	}

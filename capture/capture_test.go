@@ -14,13 +14,13 @@ import (
 // table, a child with ON DELETE CASCADE, and capture enabled on both.
 func capturedDatabase(t *testing.T) *pgx.Conn {
 	t.Helper()
-	addr, name := freshDatabase(t)
+	dsn := testpg.FreshDatabase(t)
 	ctx := context.Background()
-	db := openDB(t, testpg.DSN(addr, name))
+	db := openDB(t, dsn)
 	if _, err := Init(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	conn, err := pgx.Connect(ctx, testpg.DSN(addr, name))
+	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -16,26 +15,6 @@ import (
 
 	"github.com/belay-proxy/belay/internal/testpg"
 )
-
-// freshDatabase creates an empty database for one test and drops it after.
-func freshDatabase(t testing.TB) (addr, name string) {
-	t.Helper()
-	addr = testpg.Upstream(t)
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, testpg.DSN(addr, "postgres"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	name = fmt.Sprintf("belay_capture_%d", time.Now().UnixNano())
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-		admin.Close(context.Background())
-	})
-	return addr, name
-}
 
 func openDB(t testing.TB, dsn string) *sql.DB {
 	t.Helper()
@@ -51,8 +30,8 @@ func openDB(t testing.TB, dsn string) *sql.DB {
 // Init creates the schema once; running it again, or several at once,
 // changes nothing.
 func TestInitIsIdempotent(t *testing.T) {
-	addr, name := freshDatabase(t)
-	db := openDB(t, testpg.DSN(addr, name))
+	dsn := testpg.FreshDatabase(t)
+	db := openDB(t, dsn)
 	ctx := context.Background()
 	r, err := Init(ctx, db)
 	if err != nil {
@@ -67,7 +46,7 @@ func TestInitIsIdempotent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			again, err := Init(ctx, openDB(t, testpg.DSN(addr, name)))
+			again, err := Init(ctx, openDB(t, dsn))
 			if err == nil && (again.From != r.To || again.To != r.To) {
 				err = fmt.Errorf("init again: %+v, want nothing to do at %d", again, r.To)
 			}
@@ -91,17 +70,17 @@ func TestInitIsIdempotent(t *testing.T) {
 // transaction, but never write or read the table directly; the function
 // records who the session user is, whatever the caller claims.
 func TestClientsWriteOnlyThroughTheFunction(t *testing.T) {
-	addr, name := freshDatabase(t)
+	dsn := testpg.FreshDatabase(t)
 	ctx := context.Background()
-	if _, err := Init(ctx, openDB(t, testpg.DSN(addr, name))); err != nil {
+	if _, err := Init(ctx, openDB(t, dsn)); err != nil {
 		t.Fatal(err)
 	}
-	admin, err := pgx.Connect(ctx, testpg.DSN(addr, name))
+	admin, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer admin.Close(ctx)
-	role := name + "_client"
+	role := admin.Config().Database + "_client"
 	if _, err := admin.Exec(ctx, "CREATE ROLE "+role+" LOGIN"); err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +88,7 @@ func TestClientsWriteOnlyThroughTheFunction(t *testing.T) {
 		_, _ = admin.Exec(context.Background(), "DROP OWNED BY "+role)
 		_, _ = admin.Exec(context.Background(), "DROP ROLE IF EXISTS "+role)
 	})
-	client, err := pgx.Connect(ctx, strings.Replace(testpg.DSN(addr, name), "postgres@", role+"@", 1))
+	client, err := pgx.Connect(ctx, strings.Replace(dsn, "postgres@", role+"@", 1))
 	if err != nil {
 		t.Fatal(err)
 	}

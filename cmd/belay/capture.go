@@ -4,10 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
@@ -38,9 +35,7 @@ func (c *captureTables) apply(e *env, change func(context.Context, *sql.DB, []st
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	ctx, cancel := commandContext(time.Minute)
 	defer cancel()
 	db := stdlib.OpenDB(*cfg)
 	defer db.Close()

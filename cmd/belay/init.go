@@ -28,6 +28,14 @@ func (f dbFlags) config() (*pgx.ConnConfig, error) {
 	return cfg, nil
 }
 
+// commandContext is a subcommand's context: Ctrl-C or SIGTERM cancel it,
+// and it ends after timeout.
+func commandContext(timeout time.Duration) (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	return ctx, func() { cancel(); stop() }
+}
+
 type initCmd struct {
 	dbFlags
 	Timeout time.Duration `default:"5m" help:"Give up after this long (a migration waits for the locks it needs)."`
@@ -38,9 +46,7 @@ func (c *initCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	ctx, cancel := commandContext(c.Timeout)
 	defer cancel()
 	db := stdlib.OpenDB(*cfg)
 	defer db.Close()

@@ -3,10 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -16,19 +14,7 @@ import (
 // belay init against a fresh database: it migrates once, then has nothing
 // to do; a connection it cannot make is exit 1 with the reason.
 func TestInit(t *testing.T) {
-	addr := testpg.Upstream(t)
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, testpg.DSN(addr, "postgres"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	name := fmt.Sprintf("belay_init_%d", time.Now().UnixNano())
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
-	url := testpg.DSN(addr, name)
+	url := testpg.FreshDatabase(t)
 	for _, want := range []string{"migrated from version 0 to ", ": nothing to do"} {
 		var stdout, stderr bytes.Buffer
 		if code := run([]string{"init", "--database-url", url}, strings.NewReader(""), &stdout, &stderr); code != 0 {
@@ -47,19 +33,8 @@ func TestInit(t *testing.T) {
 
 // belay capture enable and disable against that database.
 func TestCaptureCommand(t *testing.T) {
-	addr := testpg.Upstream(t)
+	url := testpg.FreshDatabase(t)
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, testpg.DSN(addr, "postgres"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	name := fmt.Sprintf("belay_capture_cli_%d", time.Now().UnixNano())
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
-	url := testpg.DSN(addr, name)
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		t.Fatal(err)

@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -31,11 +29,10 @@ func (c *undoCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	connectCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	// An undo of many rows may take long: only Ctrl-C ends it.
+	ctx, cancel := commandContext(24 * time.Hour)
 	defer cancel()
-	conn, err := pgx.ConnectConfig(connectCtx, cfg)
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return &exitError{code: 1, err: fmt.Errorf("belay undo: %w", err)}
 	}
