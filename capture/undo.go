@@ -215,8 +215,8 @@ func changeImages(ctx context.Context, tx pgx.Tx, xid string) ([]*undoTable, err
 // image (the row as it was before the change, or the row the change
 // inserted) into a temporary table, and finds the conflicts.
 func (t *undoTable) prepare(ctx context.Context, tx pgx.Tx, xid string) error {
-	if err := tx.QueryRow(ctx, "SELECT format('%s.%s', n.nspname, c.relname) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1", t.oid).Scan(&t.name); err != nil {
-		return fmt.Errorf("table %d: %w", t.oid, err)
+	if err := t.readName(ctx, tx); err != nil {
+		return err
 	}
 	t.plan.Table = t.name
 	rows, err := tx.Query(ctx, `
@@ -266,6 +266,15 @@ func (t *undoTable) prepare(ctx context.Context, tx pgx.Tx, xid string) error {
 		return fmt.Errorf("images of %s: %w", t.name, err)
 	}
 	return t.findConflicts(ctx, tx, xid)
+}
+
+// readName reads the table's schema.table as it is named now.
+func (t *undoTable) readName(ctx context.Context, tx pgx.Tx) error {
+	err := tx.QueryRow(ctx, "SELECT format('%s.%s', n.nspname, c.relname) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1", t.oid).Scan(&t.name)
+	if err != nil {
+		return fmt.Errorf("table %d: %w", t.oid, err)
+	}
+	return nil
 }
 
 // findConflicts counts what undo does and lists the rows someone else

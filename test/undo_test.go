@@ -48,7 +48,15 @@ func TestUndoThroughPsql(t *testing.T) {
 	if got := notes(); got != "xxxaa" {
 		t.Fatalf("after COMMIT: %q", got)
 	}
-	out, code := runBelayCLI(t, "undo", id, "--yes", "--database-url", url)
+	out, code := runBelayCLI(t, "changes", "--table", tbl, "--database-url", url)
+	if code != 0 || !strings.HasPrefix(out, id+"  ") || !strings.Contains(out, "public."+tbl+": 3  applied") {
+		t.Fatalf("belay changes: exit %d\n%s", code, out)
+	}
+	out, code = runBelayCLI(t, "show", id, "--database-url", url)
+	if code != 0 || !strings.Contains(out, "public."+tbl+" (1) updated\n  - note: \"a\"\n  + note: \"x\"") || !strings.Contains(out, "UPDATE "+tbl+" SET note = $1 WHERE id <= $2") {
+		t.Fatalf("belay show: exit %d\n%s", code, out)
+	}
+	out, code = runBelayCLI(t, "undo", id, "--yes", "--database-url", url)
 	if code != 0 || !strings.Contains(out, "public."+tbl+": 3 set back") || !strings.Contains(out, "change "+id+" undone") {
 		t.Fatalf("belay undo %s --yes: exit %d\n%s", id, code, out)
 	}

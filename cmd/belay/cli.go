@@ -17,6 +17,8 @@ type cli struct {
 	Lint        lintCmd        `cmd:"" help:"Check SQL files against the policy, without a database: print what belay would block or audit."`
 	Init        initCmd        `cmd:"" help:"Create or migrate belay's schema (its records of changes) in the upstream database. Idempotent."`
 	Capture     captureCmd     `cmd:"" help:"Turn capture of before-images on or off for tables."`
+	Changes     changesCmd     `cmd:"" help:"List the changes belay recorded, newest first."`
+	Show        showCmd        `cmd:"" help:"Show the rows of a change, before and after, like a diff."`
 	Undo        undoCmd        `cmd:"" help:"Put back the rows of a committed change, row by row; rows others changed since are conflicts."`
 	Version     versionCmd     `cmd:"" help:"Print belay's version."`
 }

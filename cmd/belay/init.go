@@ -28,6 +28,22 @@ func (f dbFlags) config() (*pgx.ConnConfig, error) {
 	return cfg, nil
 }
 
+// connect opens the subcommand's connection, in a command context; done
+// closes both.
+func (f dbFlags) connect(command string, timeout time.Duration) (context.Context, *pgx.Conn, func(), error) {
+	cfg, err := f.config()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, cancel := commandContext(timeout)
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		cancel()
+		return nil, nil, nil, &exitError{code: 1, err: fmt.Errorf("%s: %w", command, err)}
+	}
+	return ctx, conn, func() { conn.Close(context.Background()); cancel() }, nil
+}
+
 // commandContext is a subcommand's context: Ctrl-C or SIGTERM cancel it,
 // and it ends after timeout.
 func commandContext(timeout time.Duration) (context.Context, context.CancelFunc) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"golang.org/x/sys/unix"
 
 	"github.com/belay-proxy/belay/capture"
@@ -25,18 +23,12 @@ type undoCmd struct {
 }
 
 func (c *undoCmd) Run(e *env) error {
-	cfg, err := c.config()
+	// An undo of many rows may take long: only Ctrl-C ends it.
+	ctx, conn, done, err := c.connect("belay undo", 24*time.Hour)
 	if err != nil {
 		return err
 	}
-	// An undo of many rows may take long: only Ctrl-C ends it.
-	ctx, cancel := commandContext(24 * time.Hour)
-	defer cancel()
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return &exitError{code: 1, err: fmt.Errorf("belay undo: %w", err)}
-	}
-	defer conn.Close(context.Background())
+	defer done()
 	opts := capture.UndoOptions{DryRun: c.DryRun, Force: c.Force}
 	if !c.DryRun && !c.Yes {
 		if !isTerminal(e.stdin) {

@@ -1,0 +1,53 @@
+package capture
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// Changes lists records newest first, filtered; Show pairs each captured
+// row with its row now: the columns the change set, old → new, and rows
+// someone changed since marked.
+func TestChangesAndShow(t *testing.T) {
+	conn := capturedDatabase(t)
+	ctx := context.Background()
+	first := commitChange(t, conn, "UPDATE parent SET note = 'x' WHERE id IN (1, 2)")
+	second := commitChange(t, conn, "DELETE FROM child WHERE id = 4", "INSERT INTO parent VALUES (30, 'new')")
+	if _, err := conn.Exec(ctx, "UPDATE parent SET note = 'later' WHERE id = 2"); err != nil {
+		t.Fatal(err)
+	}
+
+	all, err := Changes(ctx, conn, Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 2 || all[0].ID != second || all[1].ID != first || all[0].User != "postgres" || all[0].Status != "applied" {
+		t.Fatalf("changes %+v", all)
+	}
+	if got, err := Changes(ctx, conn, Filter{Since: time.Now().Add(time.Hour)}); err != nil || len(got) != 0 {
+		t.Fatalf("since an hour ahead: %+v, %v", got, err)
+	}
+
+	_, rows, err := Show(ctx, conn, first, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].Key != "(1)" || rows[0].Op != "updated" || rows[0].Since ||
+		len(rows[0].Columns) != 1 || rows[0].Columns[0] != (ColumnDiff{Name: "note", Old: `"p1"`, New: `"x"`}) {
+		t.Fatalf("rows of change %d: %+v", first, rows)
+	}
+	if !rows[1].Since || rows[1].Columns[0].New != `"later"` {
+		t.Fatalf("row 2, changed since: %+v", rows[1])
+	}
+	_, rows, err = Show(ctx, conn, second, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].Op != "deleted" || rows[0].Table != "public.child" || rows[1].Op != "inserted" || rows[1].Key != "(30)" {
+		t.Fatalf("rows of change %d: %+v", second, rows)
+	}
+	if _, _, err := Show(ctx, conn, 999, 10); err == nil {
+		t.Fatal("show of a change that does not exist")
+	}
+}
