@@ -115,4 +115,3 @@ func orDash(s string) string {
 	}
 	return s
 }
-
