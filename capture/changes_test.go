@@ -2,6 +2,7 @@ package capture
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 )
@@ -49,5 +50,35 @@ func TestChangesAndShow(t *testing.T) {
 	}
 	if _, _, err := Show(ctx, conn, 999, 10); err == nil {
 		t.Fatal("show of a change that does not exist")
+	}
+}
+
+// Purge drops images older than the age and marks their changes expired;
+// undo then says why it cannot.
+func TestPurge(t *testing.T) {
+	conn := capturedDatabase(t)
+	ctx := context.Background()
+	old := commitChange(t, conn, "UPDATE parent SET note = 'x' WHERE id IN (1, 2)")
+	for _, sql := range []string{
+		"UPDATE belay.changes SET created_at = now() - interval '40 days' WHERE id = $1",
+		"UPDATE belay.row_images SET created_at = now() - interval '40 days' WHERE xid = (SELECT xid FROM belay.changes WHERE id = $1)",
+	} {
+		if _, err := conn.Exec(ctx, sql, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recent := commitChange(t, conn, "UPDATE parent SET note = 'y' WHERE id = 3")
+	p, err := Purge(ctx, conn, 30*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p != (Purged{Changes: 1, Images: 1, Rows: 2}) {
+		t.Fatalf("purged %+v", p)
+	}
+	if _, err := Undo(ctx, conn, old, UndoOptions{}); err == nil || !strings.Contains(err.Error(), "purged") {
+		t.Fatalf("undo of a purged change: %v", err)
+	}
+	if _, err := Undo(ctx, conn, recent, UndoOptions{}); err != nil {
+		t.Fatalf("undo of a recent change: %v", err)
 	}
 }

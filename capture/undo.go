@@ -78,6 +78,9 @@ func Undo(ctx context.Context, conn *pgx.Conn, change int64, opts UndoOptions) (
 	if err != nil {
 		return plan, fmt.Errorf("read change %d: %w", change, err)
 	}
+	if status == "expired" {
+		return plan, fmt.Errorf("change %d can no longer be undone: its before-images were purged (retention)", change)
+	}
 	if status == "undone" {
 		by := "another change"
 		if undoneBy != nil {
