@@ -90,6 +90,8 @@ type holdState struct {
 	// is this transaction's.
 	base      checkResult
 	baseKnown bool
+	// captured counts the rows the transaction's capture copied so far.
+	captured int64
 	// afterBaseline is the phase to enter when the baseline is in: the
 	// batch's Sync may be screened before it arrives.
 	afterBaseline holdPhase
@@ -139,6 +141,11 @@ type stmtHold struct {
 
 func (h *holdState) init() {
 	h.expectNext = -1
+}
+
+// transactionEnded forgets what the ended transaction wrote and captured.
+func (h *holdState) transactionEnded() {
+	h.total, h.tables, h.baseKnown, h.captured = 0, nil, false, 0
 }
 
 // tableCount is what a transaction did to one table so far.

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/belay-proxy/belay/capture"
 	"github.com/belay-proxy/belay/config"
@@ -92,5 +93,8 @@ func testHoldCaptures(t *testing.T, tweak func(*config.Config)) {
 		if n := changedRows(t, bare, table+"_bare"); n != 0 {
 			t.Fatalf("%v: %d rows changed", mode, n)
 		}
+	}
+	if got := testutil.ToFloat64(ts.srv.metrics.CapturedRows); got != 4 {
+		t.Fatalf("belay_captured_rows_total = %v, want 4 (two rows in each mode)", got)
 	}
 }

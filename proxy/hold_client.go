@@ -339,7 +339,7 @@ func (s *session) expireHold() []byte {
 	h.ownErr, h.checked = nil, false
 	r := timeoutRefusal(h.change, h.profile.HoldTimeout)
 	s.closeHold("timeout")
-	h.total, h.tables = 0, nil
+	h.transactionEnded()
 	return failTransactionSQL(r)
 }
 

@@ -96,7 +96,7 @@ func (s *session) holdServer(typ byte, msg []byte) holdAct {
 		}
 		h.baseKnown = false
 		if !h.open {
-			h.total, h.tables = 0, nil // the client's own transaction ended
+			h.transactionEnded() // the client's own transaction ended
 			return holdAct{}
 		}
 		committed := h.lastTag == "COMMIT"
@@ -106,7 +106,7 @@ func (s *session) holdServer(typ byte, msg []byte) holdAct {
 			outcome = "committed"
 		}
 		s.closeHold(outcome)
-		h.total, h.tables = 0, nil
+		h.transactionEnded()
 		swallow, endNow := s.state.answered('I')
 		if swallow { // answers belay's raise inside a batch: the notice alone
 			return holdAct{own: true, client: notice, endNow: endNow}
@@ -161,7 +161,7 @@ func (s *session) clientAnswered(msg []byte) holdAct {
 	s.info.trail.answer('Z', msg)
 	h.heldZ = append(h.heldZ[:0], msg...)
 	if status == 'I' {
-		h.total, h.tables, h.baseKnown = 0, nil, false
+		h.transactionEnded()
 	}
 	switch {
 	case status == 'T' && h.phase == phaseBatch:
@@ -254,6 +254,10 @@ func (s *session) decideHold() holdAct {
 		if t, captured, ok := uncaptured(c.tables, h.check.captured); ok {
 			return s.refuseHeld(uncapturedRefusal(t, captured), "uncaptured")
 		}
+		captured := checkResult{tables: h.check.captured}
+		now := captured.total()
+		s.srv.metrics.CapturedRows.Add(float64(now - h.captured))
+		h.captured = now
 	}
 	written := c.xid != "" || total > 0
 	if !written {
@@ -312,7 +316,7 @@ func (s *session) refuseHeld(r *Refusal, outcome string) holdAct {
 	h := &s.hold
 	answer := encodeError("ERROR", r.clientError())
 	s.closeHold(outcome)
-	h.total, h.tables, h.baseKnown = 0, nil, false
+	h.transactionEnded()
 	if h.req.opened {
 		return s.finishHeld(queryMessage("ROLLBACK"), answer)
 	}

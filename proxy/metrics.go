@@ -27,6 +27,7 @@ type Metrics struct {
 	Holds               *prometheus.CounterVec
 	HoldRows            prometheus.Histogram
 	HoldSeconds         prometheus.Histogram
+	CapturedRows        prometheus.Counter
 
 	// statements[kind][action] pre-binds the hot path's label values.
 	statements [rules.KindUtility + 1][policy.Block + 1]prometheus.Counter
@@ -76,7 +77,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "belay_holds_open", Help: "Held changes waiting for COMMIT or ROLLBACK.",
 		}),
 		Holds: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "belay_holds_total", Help: "Held changes by outcome: committed, rolled_back, timeout, disconnect, cap, estimate (refused before running), expect, limit, error.",
+			Name: "belay_holds_total", Help: "Held changes by outcome: committed, rolled_back, timeout, disconnect, cap, estimate (refused before running), expect, limit, uncaptured, error.",
 		}, []string{"outcome"}),
 		HoldRows: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "belay_hold_rows", Help: "Rows a held change had changed when it ended.",
@@ -86,8 +87,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "belay_hold_duration_seconds", Help: "How long held changes stayed open.",
 			Buckets: prometheus.ExponentialBuckets(0.05, 3, 10),
 		}),
+		CapturedRows: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "belay_captured_rows_total", Help: "Rows whose before-image (or, for inserts, image) held writes kept, counted as each write is checked; a change rolled back later keeps none.",
+		}),
 	}
-	reg.MustRegister(m.HoldsOpen, m.Holds, m.HoldRows, m.HoldSeconds)
+	reg.MustRegister(m.HoldsOpen, m.Holds, m.HoldRows, m.HoldSeconds, m.CapturedRows)
 	reg.MustRegister(m.ConnectionsOpen, m.ConnectionsTotal, m.ConnectionsRejected, m.Statements,
 		m.BytesClientToServer, m.BytesServerToClient, m.UpstreamErrors, m.CancelRequests, m.ConfigReloads, m.Blocked, m.BlockedByUser, m.ParseSeconds)
 	m.resolve()
