@@ -166,7 +166,8 @@ type undoTable struct {
 	ident     string // quoted
 	images    []undoImage
 	key       []string // quoted primary key columns
-	columns   []string // quoted columns undo writes (not generated ones)
+	columns   []string // quoted columns undo inserts (not generated ones)
+	settable  []string // ... and those it sets back: not the key, nor identity ALWAYS
 	work      string   // the temporary table of the rows' first images
 	plan      TablePlan
 	conflicts []Conflict
@@ -223,7 +224,7 @@ func (t *undoTable) prepare(ctx context.Context, tx pgx.Tx, xid string) error {
 	}
 	t.plan.Table = t.name
 	rows, err := tx.Query(ctx, `
-		SELECT quote_ident(a.attname), coalesce(a.attnum = ANY (i.indkey), false)
+		SELECT quote_ident(a.attname), coalesce(a.attnum = ANY (i.indkey), false), a.attidentity = 'a'
 		FROM pg_catalog.pg_attribute a
 		LEFT JOIN pg_catalog.pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
 		WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
@@ -233,13 +234,16 @@ func (t *undoTable) prepare(ctx context.Context, tx pgx.Tx, xid string) error {
 	}
 	for rows.Next() {
 		var col string
-		var key bool
-		if err := rows.Scan(&col, &key); err != nil {
+		var key, identityAlways bool
+		if err := rows.Scan(&col, &key, &identityAlways); err != nil {
 			return err
 		}
 		t.columns = append(t.columns, col)
-		if key {
+		switch {
+		case key:
 			t.key = append(t.key, col)
+		case !identityAlways: // an UPDATE cannot set those, nor could the change
+			t.settable = append(t.settable, col)
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -319,8 +323,11 @@ func (t *undoTable) findConflicts(ctx context.Context, tx pgx.Tx, xid string) er
 // are gone.
 
 func (t *undoTable) restoreSQL() string {
+	if len(t.settable) == 0 { // only the key: a row found by it is as it was
+		return "SELECT $1::xid8, $2::boolean"
+	}
 	return fmt.Sprintf(`UPDATE %s t SET (%s) = ROW(%s) FROM %s u WHERE %s AND u."belay op" <> 'I' AND (t.xmin = pg_catalog.xid($1::xid8) OR $2)`,
-		t.ident, strings.Join(t.columns, ", "), prefixed("u.", t.columns), t.work, joinOn("t.", "u.", t.key))
+		t.ident, strings.Join(t.settable, ", "), prefixed("u.", t.settable), t.work, joinOn("t.", "u.", t.key))
 }
 
 func (t *undoTable) reinsertSQL() string {

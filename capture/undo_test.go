@@ -129,3 +129,27 @@ func TestUndoConflicts(t *testing.T) {
 		t.Fatalf("after a forced undo: %q, %v", notes, err)
 	}
 }
+
+// Keys generated ALWAYS AS IDENTITY, generated columns and a table of its
+// key alone are put back too (the key is matched, never set).
+func TestUndoIdentityAndGenerated(t *testing.T) {
+	conn := capturedDatabase(t)
+	ctx := context.Background()
+	if _, err := conn.Exec(ctx, `CREATE TABLE acct (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, cents int, euros numeric GENERATED ALWAYS AS (cents / 100.0) STORED);
+		INSERT INTO acct (cents) SELECT g * 100 FROM generate_series(1, 5) g;
+		CREATE TABLE tags (tag text PRIMARY KEY); INSERT INTO tags VALUES ('a'), ('b')`); err != nil {
+		t.Fatal(err)
+	}
+	db := openDB(t, conn.Config().ConnString())
+	if _, err := Enable(ctx, db, []string{"acct", "tags"}); err != nil {
+		t.Fatal(err)
+	}
+	before := checksum(t, conn, "acct") + checksum(t, conn, "tags")
+	id := commitChange(t, conn, "UPDATE acct SET cents = 0 WHERE id <= 2", "DELETE FROM acct WHERE id = 5", "DELETE FROM tags WHERE tag = 'a'", "INSERT INTO tags VALUES ('c')")
+	if _, err := Undo(ctx, conn, id, UndoOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := checksum(t, conn, "acct") + checksum(t, conn, "tags"); got != before {
+		t.Fatal("undo did not restore acct and tags exactly")
+	}
+}
