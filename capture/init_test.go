@@ -141,7 +141,7 @@ func TestClientsWriteOnlyThroughTheFunction(t *testing.T) {
 		"DELETE FROM belay.changes",
 		"SELECT count(*) FROM belay.changes",
 		"CREATE TABLE belay.mine (a int)",
-		"CREATE TABLE belay_quarantine.mine (a int)",
+		"CREATE TABLE belay_images.mine (a int)",
 	} {
 		_, err := client.Exec(ctx, sql)
 		var pe *pgconn.PgError

@@ -13,8 +13,11 @@ import (
 // Plan is what undoing a change does, table by table, and what stands in
 // its way.
 type Plan struct {
-	Change    int64
-	Tables    []TablePlan
+	Change int64
+	Tables []TablePlan
+	// Restored are the tables the change's DROP TABLE moved to the
+	// quarantine, which undo moves back (schema.table).
+	Restored  []string
 	Conflicts []Conflict
 	// Undo is the id of the change the undo was recorded as (0 when
 	// nothing was applied).
@@ -92,8 +95,18 @@ func Undo(ctx context.Context, conn *pgx.Conn, change int64, opts UndoOptions) (
 	if err != nil {
 		return plan, err
 	}
-	if len(tables) == 0 {
+	moves, err := quarantinedTables(ctx, tx, xid)
+	if err != nil {
+		return plan, err
+	}
+	if len(tables) == 0 && len(moves) == 0 {
 		return plan, fmt.Errorf("change %d has no captured rows to put back", change)
+	}
+	for _, m := range moves {
+		plan.Restored = append(plan.Restored, m.original())
+		if m.taken {
+			plan.Conflicts = append(plan.Conflicts, Conflict{Table: m.original(), Key: "-", Reason: "a table of that name exists again"})
+		}
 	}
 	for _, t := range tables {
 		if err := t.prepare(ctx, tx, xid); err != nil {
@@ -110,6 +123,14 @@ func Undo(ctx context.Context, conn *pgx.Conn, change int64, opts UndoOptions) (
 	}
 	if opts.Confirm != nil && !opts.Confirm(plan) {
 		return plan, ErrDeclined
+	}
+	for _, m := range moves {
+		if m.taken { // not even --force drops someone's new table
+			return plan, fmt.Errorf("%s exists again: rename it, then undo", m.original())
+		}
+		if err := m.restore(ctx, tx); err != nil {
+			return plan, err
+		}
 	}
 	order, err := parentsFirst(ctx, tx, tables)
 	if err != nil {
@@ -407,4 +428,52 @@ func joinOn(left, right string, cols []string) string {
 
 func quoteLiteral(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+// quarantineMove is a table a change's DROP TABLE moved to belay_quarantine.
+type quarantineMove struct {
+	schema, name, moved string
+	taken               bool // a table of the original name exists again
+}
+
+func (m quarantineMove) original() string { return m.schema + "." + m.name }
+
+// quarantinedTables reads the change's moves, and whether each original
+// name is free.
+func quarantinedTables(ctx context.Context, tx pgx.Tx, xid string) ([]quarantineMove, error) {
+	rows, err := tx.Query(ctx, `
+		SELECT q.original_schema, q.original_name, q.quarantined_name,
+		       to_regclass(format('%I.%I', q.original_schema, q.original_name)) IS NOT NULL,
+		       to_regclass(format('belay_quarantine.%I', q.quarantined_name)) IS NOT NULL
+		FROM belay.quarantined q WHERE q.xid = $1::xid8 ORDER BY q.created_at`, xid)
+	if err != nil {
+		return nil, fmt.Errorf("read the change's dropped tables: %w", err)
+	}
+	defer rows.Close()
+	var out []quarantineMove
+	for rows.Next() {
+		var m quarantineMove
+		var there bool
+		if err := rows.Scan(&m.schema, &m.name, &m.moved, &m.taken, &there); err != nil {
+			return nil, err
+		}
+		if !there {
+			return nil, fmt.Errorf("%s is no longer in belay_quarantine (purged?): it cannot be brought back", m.original())
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// restore moves the table back under its name (as its owner).
+func (m quarantineMove) restore(ctx context.Context, tx pgx.Tx) error {
+	for _, sql := range []string{
+		fmt.Sprintf("ALTER TABLE belay_quarantine.%s SET SCHEMA %s", pgx.Identifier{m.moved}.Sanitize(), pgx.Identifier{m.schema}.Sanitize()),
+		fmt.Sprintf("ALTER TABLE %s RENAME TO %s", pgx.Identifier{m.schema, m.moved}.Sanitize(), pgx.Identifier{m.name}.Sanitize()),
+	} {
+		if _, err := tx.Exec(ctx, sql); err != nil {
+			return fmt.Errorf("bring %s back: %w", m.original(), err)
+		}
+	}
+	return nil
 }

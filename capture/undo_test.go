@@ -153,3 +153,35 @@ func TestUndoIdentityAndGenerated(t *testing.T) {
 		t.Fatal("undo did not restore acct and tags exactly")
 	}
 }
+
+// A table a change quarantined (DROP TABLE in two steps) comes back with
+// its rows and indexes; a new table of the same name blocks the undo.
+func TestUndoQuarantine(t *testing.T) {
+	conn := capturedDatabase(t)
+	ctx := context.Background()
+	before := checksum(t, conn, "child")
+	id := commitChange(t, conn, "SELECT belay.quarantine('child')")
+	if _, err := conn.Exec(ctx, "SELECT 1 FROM child"); err == nil {
+		t.Fatal("child is still there after its quarantine")
+	}
+	if _, err := conn.Exec(ctx, "CREATE TABLE child (x int)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Undo(ctx, conn, id, UndoOptions{}); !errors.Is(err, ErrConflicts) {
+		t.Fatalf("undo with the name taken: %v", err)
+	}
+	if _, err := conn.Exec(ctx, "DROP TABLE child"); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := Undo(ctx, conn, id, UndoOptions{})
+	if err != nil || len(plan.Restored) != 1 || plan.Restored[0] != "public.child" {
+		t.Fatalf("undo: %+v, %v", plan, err)
+	}
+	if got := checksum(t, conn, "child"); got != before {
+		t.Fatal("child came back different")
+	}
+	var indexes int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'child'").Scan(&indexes); err != nil || indexes != 1 {
+		t.Fatalf("child has %d indexes, %v; want its primary key back", indexes, err)
+	}
+}
