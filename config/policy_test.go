@@ -120,7 +120,7 @@ func TestPolicyErrors(t *testing.T) {
 		{"unknown rule", strings.Replace(goodPolicy, "default_action: audit\n", "default_action: audit\n      rules:\n        no-wher: block\n", 1),
 			[]wantErr{{11, 9, "policy.profiles[1].rules.no-wher", `unknown rule "no-wher"; did you mean no-where?`}}},
 		{"unknown action", strings.Replace(goodPolicy, "default_action: block", "default_action: deny", 1),
-			[]wantErr{{7, 7, "policy.profiles[0].default_action", `unknown action "deny": want allow, audit, block`}}},
+			[]wantErr{{7, 7, "policy.profiles[0].default_action", `unknown action "deny": want allow, audit, quarantine, block`}}},
 		{"unknown action in rules", goodPolicy + "      rules: {truncate: audit, merge: nope}\n",
 			[]wantErr{{10, 32, "policy.profiles[1].rules.merge", `unknown action "nope"`}}},
 		{"duplicate names", strings.Replace(goodPolicy, "name: people", "name: apps", 1),

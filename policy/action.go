@@ -13,7 +13,11 @@ const (
 	Allow Action = iota + 1
 	// Audit relays the statement and records what would have been blocked.
 	Audit
-	// 3 and 4 are kept for actions between audit and block, such as
+	// Quarantine, for drop-table only: DROP TABLE moves the table into
+	// belay_quarantine, held like a write, and belay undo moves it back
+	// (docs/capture.md). It needs a profile that holds and captures.
+	Quarantine
+	// 4 is kept for an action between quarantine and block, such as
 	// Approve (wait for a second person). Holds are not an action: a
 	// profile's hold: true holds every write it lets through (hold.go).
 
@@ -22,7 +26,7 @@ const (
 )
 
 // ActionNames are the actions a policy file may name, mildest first.
-var ActionNames = []string{"allow", "audit", "block"}
+var ActionNames = []string{"allow", "audit", "quarantine", "block"}
 
 func (a Action) String() string {
 	switch a {
@@ -30,6 +34,8 @@ func (a Action) String() string {
 		return "allow"
 	case Audit:
 		return "audit"
+	case Quarantine:
+		return "quarantine"
 	case Block:
 		return "block"
 	}
@@ -43,6 +49,8 @@ func ParseAction(s string) (Action, bool) {
 		return Allow, true
 	case "audit":
 		return Audit, true
+	case "quarantine":
+		return Quarantine, true
 	case "block":
 		return Block, true
 	}

@@ -69,6 +69,9 @@ func (c *compiler) profile(path Path, s *ProfileSpec) *Profile {
 		c.fail(at(path, "default_action"), "is required: the action for rules the profile does not list (%s)", strings.Join(ActionNames, ", "))
 	} else {
 		pr.DefaultAction = c.action(at(path, "default_action"), s.DefaultAction)
+		if pr.DefaultAction == Quarantine {
+			c.fail(at(path, "default_action"), "quarantine is for drop-table only: name it under rules")
+		}
 	}
 	pr.actions = make(map[rules.RuleID]Action, len(s.Rules))
 	for _, name := range sortedKeys(s.Rules) {
@@ -81,7 +84,13 @@ func (c *compiler) profile(path Path, s *ProfileSpec) *Profile {
 			c.fail(key, "%s (docs/rules.md lists the rules)", msg)
 			continue
 		}
-		pr.actions[rules.RuleID(name)] = c.action(key, s.Rules[name])
+		a := c.action(key, s.Rules[name])
+		if a == Quarantine && rules.RuleID(name) != rules.RuleDropTable {
+			c.fail(key, "quarantine is for drop-table only (it moves a dropped table aside)")
+		} else if a == Quarantine && !(s.Hold && s.Capture) {
+			c.fail(key, "quarantine needs a profile with hold: true and capture: true (the move is held, and undo brings the table back)")
+		}
+		pr.actions[rules.RuleID(name)] = a
 	}
 	c.hold(path, s, pr)
 	return pr

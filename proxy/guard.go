@@ -102,7 +102,7 @@ func (g *Guard) Inspect(s *SessionInfo, st *Statement) Verdict {
 		if profile.Capture {
 			plan.Statements = normalizedText(in.Statements)
 		}
-		if r := planHold(&plan, decided, st.Text); r != nil {
+		if r := planHold(&plan, decided, st); r != nil {
 			g.Metrics.countBlocked("hold", profile.Name, g.userLabel(s))
 			for i := range lines {
 				lines[i].Decision = "block"

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"github.com/belay-proxy/belay/policy"
 	"github.com/belay-proxy/belay/rules"
 )
 
@@ -10,7 +11,11 @@ import (
 // for what a hold cannot allow: a write and its COMMIT in one request (the
 // write would be durable before belay could count it), and an unreadable
 // expectation.
-func planHold(plan *HoldPlan, decided []decidedStatement, text []byte) *Refusal {
+func planHold(plan *HoldPlan, decided []decidedStatement, st *Statement) *Refusal {
+	if r := planQuarantine(plan, decided, st); r != nil {
+		return r
+	}
+	text := st.Text
 	endsTx, onlyTx := false, len(decided) > 0
 	for _, d := range decided {
 		f := d.facts
@@ -24,6 +29,7 @@ func planHold(plan *HoldPlan, decided []decidedStatement, text []byte) *Refusal 
 	plan.Rollback = onlyTx && !endsTx
 	plan.EndsTransaction = endsTx
 	plan.Estimate = len(decided) == 1 && decided[0].facts.Estimable && decided[0].facts.Prepared == nil
+	plan.Watch = plan.Watch || plan.Quarantine != nil
 	if plan.Watch && endsTx {
 		return commitInRequestRefusal()
 	}
@@ -106,4 +112,38 @@ func normalizedText(stmts []rules.StatementView) []byte {
 		b = append(b, stmts[i].Normalized...)
 	}
 	return b
+}
+
+// planQuarantine turns a DROP TABLE whose drop-table action is quarantine
+// into a move of the tables into belay_quarantine (docs/capture.md). Only
+// a DROP TABLE sent alone in a simple Query, without CASCADE, is moved:
+// CASCADE would drop what depends on the table, which undo cannot bring
+// back.
+func planQuarantine(plan *HoldPlan, decided []decidedStatement, st *Statement) *Refusal {
+	quarantine := false
+	for _, d := range decided {
+		quarantine = quarantine || d.decision.Action == policy.Quarantine
+	}
+	if !quarantine {
+		return nil
+	}
+	f := decided[0].facts
+	refuse := func(why string) *Refusal {
+		return &Refusal{
+			SQLState: rules.SQLStateBlocked,
+			Message:  "drop-table: " + why,
+			Detail:   "This profile keeps dropped tables in belay_quarantine, so that belay undo can bring them back.",
+			Hint:     "Send DROP TABLE alone, without CASCADE: drop what depends on the table first.",
+		}
+	}
+	switch {
+	case len(decided) != 1 || len(f.DropTables) == 0:
+		return refuse("a DROP TABLE to keep in quarantine must be the only statement of its request")
+	case st.Protocol != Simple:
+		return refuse("a DROP TABLE to keep in quarantine must come as a simple query")
+	case f.DropCascade:
+		return refuse("DROP TABLE … CASCADE cannot be kept in quarantine")
+	}
+	plan.Quarantine, plan.QuarantineMissingOK = f.DropTables, f.DropMissingOK
+	return nil
 }

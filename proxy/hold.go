@@ -63,6 +63,9 @@ type heldRequest struct {
 	// statements is the request's normalised text, for the record of the
 	// change when the profile captures.
 	statements []byte
+	// quarantined names the tables a DROP TABLE moved to belay_quarantine;
+	// the client is told DROP TABLE, not belay's DO.
+	quarantined []string
 }
 
 // holdState is one session's hold machine. Client side and server side

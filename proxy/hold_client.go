@@ -121,6 +121,10 @@ func (s *session) holdQuery(v *Verdict, msg []byte) (r screenResult, done bool) 
 	if v.Hold.Rewrite != nil {
 		text = v.Hold.Rewrite
 	}
+	if v.Hold.Quarantine != nil {
+		text = []byte(quarantineSQL(v.Hold.Quarantine, v.Hold.QuarantineMissingOK))
+		h.req.quarantined = tableNames(v.Hold.Quarantine)
+	}
 	s.info.trail.queryForwarded()
 	if h.req.opened {
 		h.baseKnown = false
@@ -132,7 +136,7 @@ func (s *session) holdQuery(v *Verdict, msg []byte) (r screenResult, done bool) 
 		return screenResult{upstream: q, requests: 1}, true
 	}
 	h.prefixLeft = 0
-	if v.Hold.Rewrite != nil {
+	if v.Hold.Rewrite != nil || v.Hold.Quarantine != nil {
 		return screenResult{upstream: queryMessage(string(text)), requests: 1}, true
 	}
 	return forwardIt, true

@@ -38,6 +38,15 @@ func heldNotice(change string, tables []tableCount, total int64, timeout time.Du
 		fmt.Sprintf("COMMIT to apply, ROLLBACK to discard; belay rolls it back by itself after %s idle.", shortDuration(timeout)))
 }
 
+// quarantinedNotice tells the operator a DROP TABLE waits for COMMIT, and
+// that the table is kept, not destroyed.
+func quarantinedNotice(change string, tables []string, timeout time.Duration) []byte {
+	return encodeNotice(
+		fmt.Sprintf("change %s is held: DROP TABLE %s, kept in belay_quarantine", change, strings.Join(tables, ", ")),
+		"The table, its rows and indexes are moved aside, not destroyed: belay undo brings them back, belay purge or an administrator removes them for good.",
+		fmt.Sprintf("COMMIT to apply, ROLLBACK to discard; belay rolls it back by itself after %s idle.", shortDuration(timeout)))
+}
+
 // endedNotice tells how a held change ended.
 func endedNotice(change string, committed, captured bool, total int64) []byte {
 	if committed && captured {

@@ -31,6 +31,9 @@ func (s *session) holdServer(typ byte, msg []byte) holdAct {
 				return holdAct{own: true}
 			}
 			h.noteTag(msg)
+			if len(h.req.quarantined) > 0 && commandTag(msg) == "DO" { // belay's move stands for the DROP
+				return holdAct{own: true, client: commandComplete("DROP TABLE")}
+			}
 		case 'T':
 			if h.prefixLeft > 0 {
 				return holdAct{own: true}
@@ -287,7 +290,11 @@ func (s *session) holdWritten() holdAct {
 		h.open, h.openedAt = true, time.Now()
 		s.srv.metrics.HoldsOpen.Inc()
 	}
-	return s.release(append(heldNotice(h.change, h.tables, h.total, h.profile.HoldTimeout), h.heldZ...))
+	notice := heldNotice(h.change, h.tables, h.total, h.profile.HoldTimeout)
+	if len(h.req.quarantined) > 0 {
+		notice = quarantinedNotice(h.change, h.req.quarantined, h.profile.HoldTimeout)
+	}
+	return s.release(append(notice, h.heldZ...))
 }
 
 // uncaptured returns the first table whose changed rows the capture

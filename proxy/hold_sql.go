@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/belay-proxy/belay/policy"
+	"github.com/belay-proxy/belay/rules"
 )
 
 // holdMarker names the column of belay's first statement inside a held
@@ -301,4 +302,50 @@ func parseError(msg []byte) *pgError {
 		return &pgError{code: "XX000", message: "unreadable error response"}
 	}
 	return &pgError{code: e.Code, message: e.Message}
+}
+
+// quarantineSQL moves the tables of a DROP TABLE into belay_quarantine
+// (belay.quarantine, migration 5), failing as DROP TABLE fails for a table
+// that is missing (unless IF EXISTS) or not a table.
+func quarantineSQL(tables []rules.TableUse, missingOK bool) string {
+	var b strings.Builder
+	b.WriteString("DECLARE r regclass; BEGIN ")
+	for _, t := range tables {
+		name := quoteIdent(t.Name)
+		if t.Schema != "" {
+			name = quoteIdent(t.Schema) + "." + name
+		}
+		fmt.Fprintf(&b, "r := to_regclass(%s); ", sqlString(name))
+		if missingOK {
+			fmt.Fprintf(&b, "IF r IS NULL THEN RAISE NOTICE USING MESSAGE = %s; ELSE ", sqlString(fmt.Sprintf("table %q does not exist, skipping", t.Name)))
+		} else {
+			fmt.Fprintf(&b, "IF r IS NULL THEN RAISE EXCEPTION USING ERRCODE = '42P01', MESSAGE = %s; END IF; ", sqlString(fmt.Sprintf("table %q does not exist", t.Name)))
+		}
+		fmt.Fprintf(&b, "IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = r) NOT IN ('r', 'p') THEN RAISE EXCEPTION USING ERRCODE = '42809', MESSAGE = %s; END IF; PERFORM belay.quarantine(r); ",
+			sqlString(fmt.Sprintf("%q is not a table", t.Name)))
+		if missingOK {
+			b.WriteString("END IF; ")
+		}
+	}
+	b.WriteString("END")
+	body := b.String()
+	tag := "$belay$"
+	for strings.Contains(body, tag) {
+		tag = tag[:len(tag)-1] + "_$"
+	}
+	return "DO " + tag + " " + body + " " + tag
+}
+
+// quoteIdent quotes a name as PostgreSQL's quote_ident would, always.
+func quoteIdent(s string) string {
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}
+
+// tableNames is each table as schema.table, or as written without one.
+func tableNames(ts []rules.TableUse) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.QualifiedName()
+	}
+	return out
 }

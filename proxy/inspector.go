@@ -77,6 +77,11 @@ type HoldPlan struct {
 	// that may write, for the record of the change in a profile that
 	// captures; nil otherwise.
 	Statements []byte
+	// Quarantine lists the tables of a DROP TABLE to move into
+	// belay_quarantine instead (the profile's drop-table action);
+	// QuarantineMissingOK is its IF EXISTS.
+	Quarantine          []rules.TableUse
+	QuarantineMissingOK bool
 	// Estimate: one UPDATE or DELETE, whose rows the planner can estimate
 	// before it runs.
 	Estimate bool

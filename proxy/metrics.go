@@ -102,7 +102,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // statement is one atomic add, not a label lookup.
 func (m *Metrics) resolve() {
 	for k := range m.statements {
-		for _, a := range []policy.Action{policy.Allow, policy.Audit, policy.Block} {
+		for _, a := range []policy.Action{policy.Allow, policy.Audit, policy.Quarantine, policy.Block} {
 			m.statements[k][a] = m.Statements.WithLabelValues(rules.Kind(k).String(), a.String())
 		}
 	}

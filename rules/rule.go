@@ -150,6 +150,12 @@ type Facts struct {
 	// estimate (EXPLAIN) before it runs, so a hold can refuse a statement
 	// far over its row cap before it takes any row lock.
 	Estimable bool
-	Prepared  *PreparedRef
-	Findings  []Finding
+	// DropTables lists the tables a DROP TABLE names, as written; with
+	// DropCascade (CASCADE) and DropMissingOK (IF EXISTS). A profile that
+	// quarantines dropped tables needs them.
+	DropTables    []TableUse
+	DropCascade   bool
+	DropMissingOK bool
+	Prepared      *PreparedRef
+	Findings      []Finding
 }

@@ -16,12 +16,23 @@ func (a *ua) analyzeDrop(s *pg_query.DropStmt) {
 		cascade = " (CASCADE also drops what depends on it)"
 	}
 	t := s.RemoveType
+	if t == pg_query.ObjectType_OBJECT_TABLE {
+		a.f.DropCascade = s.Behavior == pg_query.DropBehavior_DROP_CASCADE
+		a.f.DropMissingOK = s.MissingOk
+	}
 	for _, obj := range s.Objects {
 		a.useNamed(t, obj)
 		parts := utilNameParts(obj)
 		target := utilJoin(parts)
 		switch t {
 		case pg_query.ObjectType_OBJECT_TABLE:
+			if n := len(parts); n == 1 || n == 2 {
+				use := TableUse{Name: parts[n-1], Access: AccessDDL}
+				if n == 2 {
+					use.Schema = parts[0]
+				}
+				a.f.DropTables = append(a.f.DropTables, use)
+			}
 			a.find(RuleDropTable, target, "DROP TABLE destroys the table and its data"+cascade)
 		case pg_query.ObjectType_OBJECT_SCHEMA:
 			a.find(RuleDropSchema, target, "DROP SCHEMA destroys the schema"+cascade)

@@ -37,6 +37,8 @@ type holdConfigOpts struct {
 	TableRowCaps map[string]int
 	// Capture turns on the interactive profile's capture (docs/capture.md).
 	Capture bool
+	// QuarantineDrops makes its drop-table action quarantine (needs Capture).
+	QuarantineDrops bool
 }
 
 // holdConfig is configs/belay.yaml with the changes in o. It fails the test
@@ -66,6 +68,9 @@ func holdConfig(t testing.TB, o holdConfigOpts) string {
 	}
 	if o.Capture {
 		replace("      # capture: true ", "      capture: true   ")
+	}
+	if o.QuarantineDrops {
+		replace("        set-role: audit ", "        drop-table: quarantine\n        set-role: audit ")
 	}
 	if len(o.TableRowCaps) > 0 {
 		var b strings.Builder

@@ -77,3 +77,40 @@ func TestUndoThroughPsql(t *testing.T) {
 		t.Fatalf("undo without a terminal or --yes: exit %d\n%s", code, out)
 	}
 }
+
+// DROP TABLE in two steps, with psql through configs/belay.yaml: the table
+// is moved aside and the change held; after COMMIT it is gone, and belay
+// undo --yes brings it back with its rows and indexes.
+func TestDropTableUndoThroughPsql(t *testing.T) {
+	requireBelay(t)
+	t.Parallel()
+	url := upstreamDSN(upstreamDatabase)
+	if out, code := runBelayCLI(t, "init", "--database-url", url); code != 0 {
+		t.Fatalf("belay init: exit %d\n%s", code, out)
+	}
+	p := startHoldBelay(t, holdConfigOpts{HoldTimeout: holdTimeoutLong, Capture: true, QuarantineDrops: true})
+	tbl := holdTable(t, 4)
+	directExec(t, "CREATE INDEX ON "+tbl+" (note)")
+	stdout, errOut, err := psqlHold(t, p, "-f", writeScript(t, "DROP TABLE "+tbl+";\nCOMMIT;\n"))
+	if err != nil || stdout != "DROP TABLE\nCOMMIT\n" {
+		t.Fatalf("psql: %v, stdout %q\n%s", err, stdout, errOut)
+	}
+	requireContains(t, "psql's stderr", errOut, "is held: DROP TABLE "+tbl+", kept in belay_quarantine")
+	m := regexp.MustCompile(`undo with: belay undo (\d+)`).FindStringSubmatch(errOut)
+	if m == nil {
+		t.Fatalf("no undo command in psql's notices:\n%s", errOut)
+	}
+	if n := directInt(t, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename = $1", tbl); n != 0 {
+		t.Fatalf("%s still in public after the DROP", tbl)
+	}
+	out, code := runBelayCLI(t, "undo", m[1], "--yes", "--database-url", url)
+	if code != 0 {
+		t.Fatalf("belay undo: exit %d\n%s", code, out)
+	}
+	if n := directInt(t, "SELECT count(*) FROM "+tbl+" WHERE note = 'a'"); n != 4 {
+		t.Fatalf("%d rows back, want 4", n)
+	}
+	if n := directInt(t, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' AND tablename = $1", tbl); n != 2 {
+		t.Fatalf("%d indexes back, want 2", n)
+	}
+}
