@@ -2,6 +2,7 @@ package capture
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -164,7 +165,15 @@ func Undo(ctx context.Context, conn *pgx.Conn, change int64, opts UndoOptions) (
 		}
 	}
 	statement := fmt.Sprintf("belay undo %d", change)
-	if err := tx.QueryRow(ctx, "SELECT belay.record_change('belay undo', '', $1, '{}')", statement).Scan(&plan.Undo); err != nil {
+	rows := map[string]map[string]int64{}
+	for _, tp := range plan.Tables {
+		rows[tp.Table] = map[string]int64{"inserted": tp.Reinsert, "updated": tp.Restore, "deleted": tp.Remove}
+	}
+	counts, err := json.Marshal(rows)
+	if err != nil {
+		return plan, err
+	}
+	if err := tx.QueryRow(ctx, "SELECT belay.record_change('belay undo', '', $1, $2::jsonb)", statement, string(counts)).Scan(&plan.Undo); err != nil {
 		return plan, fmt.Errorf("record the undo: %w", err)
 	}
 	var marked bool

@@ -92,6 +92,10 @@ func TestUndoRestoresTheRows(t *testing.T) {
 	if err := conn.QueryRow(ctx, "SELECT status, undone_by FROM belay.changes WHERE id = $1", id).Scan(&status, &by); err != nil || status != "undone" || by != plan.Undo {
 		t.Fatalf("change %d: %s by %d, %v; want undone by %d", id, status, by, err, plan.Undo)
 	}
+	var undoRows string
+	if err := conn.QueryRow(ctx, "SELECT rows->'public.parent'->>'inserted' FROM belay.changes WHERE id = $1", plan.Undo).Scan(&undoRows); err != nil || undoRows != "1" {
+		t.Fatalf("the undo's record: parent inserted %q, %v; want 1", undoRows, err)
+	}
 	if _, err := Undo(ctx, conn, id, UndoOptions{}); err == nil || !strings.Contains(err.Error(), "undone already") {
 		t.Fatalf("second undo: %v", err)
 	}
