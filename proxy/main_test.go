@@ -1,14 +1,9 @@
 package proxy
 
 import (
-	"os"
 	"testing"
 
 	"github.com/belay-proxy/belay/internal/testpg"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testpg.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testpg.Main(m) }

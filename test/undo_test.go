@@ -12,13 +12,7 @@ import (
 // second change, undo reports the conflict, exits non-zero and changes
 // nothing.
 func TestUndoThroughPsql(t *testing.T) {
-	requireBelay(t)
-	t.Parallel()
-	url := upstreamDSN(upstreamDatabase)
-	if out, code := runBelayCLI(t, "init", "--database-url", url); code != 0 {
-		t.Fatalf("belay init: exit %d\n%s", code, out)
-	}
-	p := startHoldBelay(t, holdConfigOpts{HoldTimeout: holdTimeoutLong, Capture: true})
+	p, url := startCapturingBelay(t, holdConfigOpts{HoldTimeout: holdTimeoutLong, Capture: true})
 	tbl := holdTable(t, 5)
 	if out, code := runBelayCLI(t, "capture", "enable", "--database-url", url, tbl); code != 0 {
 		t.Fatalf("belay capture enable: exit %d\n%s", code, out)
@@ -82,13 +76,7 @@ func TestUndoThroughPsql(t *testing.T) {
 // is moved aside and the change held; after COMMIT it is gone, and belay
 // undo --yes brings it back with its rows and indexes.
 func TestDropTableUndoThroughPsql(t *testing.T) {
-	requireBelay(t)
-	t.Parallel()
-	url := upstreamDSN(upstreamDatabase)
-	if out, code := runBelayCLI(t, "init", "--database-url", url); code != 0 {
-		t.Fatalf("belay init: exit %d\n%s", code, out)
-	}
-	p := startHoldBelay(t, holdConfigOpts{HoldTimeout: holdTimeoutLong, Capture: true, QuarantineDrops: true})
+	p, url := startCapturingBelay(t, holdConfigOpts{HoldTimeout: holdTimeoutLong, Capture: true, QuarantineDrops: true})
 	tbl := holdTable(t, 4)
 	directExec(t, "CREATE INDEX ON "+tbl+" (note)")
 	stdout, errOut, err := psqlHold(t, p, "-f", writeScript(t, "DROP TABLE "+tbl+";\nCOMMIT;\n"))
@@ -113,4 +101,17 @@ func TestDropTableUndoThroughPsql(t *testing.T) {
 	if n := directInt(t, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' AND tablename = $1", tbl); n != 2 {
 		t.Fatalf("%d indexes back, want 2", n)
 	}
+}
+
+// startCapturingBelay runs belay init on the test database and starts belay
+// with holdConfig(o); it returns belay and the database's URL.
+func startCapturingBelay(t *testing.T, o holdConfigOpts) (*belayProc, string) {
+	t.Helper()
+	requireBelay(t)
+	t.Parallel()
+	url := upstreamDSN(upstreamDatabase)
+	if out, code := runBelayCLI(t, "init", "--database-url", url); code != 0 {
+		t.Fatalf("belay init: exit %d\n%s", code, out)
+	}
+	return startHoldBelay(t, o), url
 }

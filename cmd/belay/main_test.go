@@ -1,15 +1,10 @@
 package main
 
 import (
-	"os"
 	"testing"
 
 	"github.com/belay-proxy/belay/internal/testpg"
 )
 
 // TestMain stops the throwaway PostgreSQL a test may have started.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testpg.Stop()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testpg.Main(m) }

@@ -69,6 +69,14 @@ func DSN(addr, db string) string {
 	return fmt.Sprintf("postgres://postgres@%s/%s?sslmode=disable&connect_timeout=10", addr, db)
 }
 
+// Main runs a package's tests and then removes the throwaway cluster, if
+// one was started: TestMain(m) { testpg.Main(m) }.
+func Main(m *testing.M) {
+	code := m.Run()
+	Stop()
+	os.Exit(code)
+}
+
 // Stop removes a throwaway cluster, if one was started; call from TestMain.
 func Stop() {
 	if cluster != nil {
