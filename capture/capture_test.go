@@ -152,8 +152,8 @@ func TestEnableDisable(t *testing.T) {
 }
 
 // A role with rights on the table but none on belay's schemas is captured
-// all the same (the trigger runs as belay_owner), and cannot read or
-// remove the images.
+// all the same (the trigger runs as belay_owner); it may read the images
+// of its own changes, and cannot change or remove them.
 func TestCaptureForAnotherRole(t *testing.T) {
 	conn := capturedDatabase(t)
 	ctx := context.Background()
@@ -190,9 +190,46 @@ func TestCaptureForAnotherRole(t *testing.T) {
 	if err := conn.QueryRow(ctx, "SELECT image_table FROM belay.row_images").Scan(&image); err != nil {
 		t.Fatal(err)
 	}
-	for _, sql := range []string{"SELECT * FROM belay_images." + pgx.Identifier{image}.Sanitize(), "DROP TABLE belay_images." + pgx.Identifier{image}.Sanitize(), "DELETE FROM belay.row_images"} {
+	// The writer may read its own images (belay's preview does), not change them.
+	if _, err := editor.Exec(ctx, "SELECT * FROM belay_images."+pgx.Identifier{image}.Sanitize()); err != nil {
+		t.Fatalf("the writer cannot read its own image: %v", err)
+	}
+	for _, sql := range []string{"DELETE FROM belay_images." + pgx.Identifier{image}.Sanitize(), "DROP TABLE belay_images." + pgx.Identifier{image}.Sanitize(), "DELETE FROM belay.row_images"} {
 		if _, err := editor.Exec(ctx, sql); err == nil || !strings.Contains(err.Error(), "42501") {
 			t.Errorf("%s: %v, want permission denied", sql, err)
 		}
+	}
+}
+
+// The preview describes the first rows of the current change, as the
+// writer (who may read its own images, and nobody else's).
+func TestPreview(t *testing.T) {
+	conn := capturedDatabase(t)
+	ctx := context.Background()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	for _, sql := range []string{
+		"SET LOCAL belay.capture = 'on'",
+		"UPDATE parent SET note = 'x' WHERE id IN (1, 2)",
+		"DELETE FROM child WHERE id = 6",
+		"INSERT INTO parent VALUES (40, 'new')",
+	} {
+		if _, err := tx.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var names, values string
+	if err := tx.QueryRow(ctx, "SELECT belay.preview(10, false), belay.preview(2, true)").Scan(&names, &values); err != nil {
+		t.Fatal(err)
+	}
+	want := "public.parent (1) updated: note\npublic.parent (2) updated: note\npublic.child (6) deleted\npublic.parent (40) inserted"
+	if names != want {
+		t.Fatalf("preview:\n%s\nwant:\n%s", names, want)
+	}
+	if values != "public.parent (1) updated: note p1 → x\npublic.parent (2) updated: note p2 → x" {
+		t.Fatalf("preview with values:\n%s", values)
 	}
 }

@@ -67,6 +67,8 @@ func TestCompileErrors(t *testing.T) {
 			[]want{{"profiles[0].rules.truncate", "quarantine is for drop-table only"}}},
 		{"quarantine without capture", func(s *Spec) { s.Profiles[0].Rules["drop-table"] = "quarantine" },
 			[]want{{"profiles[0].rules.drop-table", "quarantine needs a profile with hold: true and capture: true"}}},
+		{"preview values without capture", func(s *Spec) { s.Profiles[0].PreviewValues = true },
+			[]want{{"profiles[0].preview_values", "needs capture: true"}}},
 		{"quarantine as the default", func(s *Spec) { s.Profiles[0].DefaultAction = "quarantine" },
 			[]want{{"profiles[0].default_action", "quarantine is for drop-table only"}}},
 		{"negative estimate factor", func(s *Spec) { s.Profiles[0].HoldEstimateFactor = new(-1.0) },

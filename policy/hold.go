@@ -65,6 +65,13 @@ func (c *compiler) hold(path Path, s *ProfileSpec, pr *Profile) {
 		needsHold("capture")
 		pr.Capture = true
 	}
+	if s.PreviewValues {
+		needsHold("preview_values")
+		if !s.Capture {
+			c.fail(at(path, "preview_values"), "needs capture: true (the preview reads the captured rows)")
+		}
+		pr.PreviewValues = true
+	}
 	if s.RowCap != nil {
 		needsHold("row_cap")
 		if *s.RowCap < 0 {

@@ -28,6 +28,10 @@ type Profile struct {
 	// triggers, and a write to a table without them is refused
 	// (docs/capture.md). Needs Hold.
 	Capture bool
+	// PreviewValues: the NOTICE of a held change shows the first rows' old
+	// and new values (cut short), not only which columns changed. The
+	// data is often sensitive, so it is off unless asked for. Needs Capture.
+	PreviewValues bool
 	// RowCap is the most rows a held transaction may change in total, as
 	// pg_stat_xact_user_tables counts them; over it the hold is rolled
 	// back. 0: no cap.

@@ -25,6 +25,9 @@ type ProfileSpec struct {
 	Hold bool `yaml:"hold"`
 	// Capture: held writes keep before-images (docs/capture.md).
 	Capture bool `yaml:"capture"`
+	// PreviewValues: the hold's NOTICE shows old → new values, not only
+	// the changed columns' names.
+	PreviewValues bool `yaml:"preview_values"`
 	// The hold keys are nil when left out, so that Compile can tell a key
 	// written for a profile that does not hold (an error: the operator
 	// would believe a cap is enforced) and an explicit 0s from a default.

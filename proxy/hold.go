@@ -99,6 +99,7 @@ type holdState struct {
 	// batch's Sync may be screened before it arrives.
 	afterBaseline holdPhase
 	record        string // the id belay.record_change returned
+	preview       string // belay.preview's lines: the change's first rows
 	heldZ         []byte // the client's ReadyForQuery, held back
 	answer        []byte // belay's answer to send before it (stepFinish)
 	lastTag       string // of the last CommandComplete the client got

@@ -57,7 +57,11 @@ func testHoldCaptures(t *testing.T, tweak func(*config.Config)) {
 		var notices []string
 		conn := ts.connect(t, func(c *pgx.ConnConfig) {
 			c.DefaultQueryExecMode = mode
-			c.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) { mu.Lock(); notices = append(notices, n.Message); mu.Unlock() }
+			c.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
+				mu.Lock()
+				notices = append(notices, n.Message+"\n"+n.Detail)
+				mu.Unlock()
+			}
 		})
 		if _, err := conn.Exec(ctx, "UPDATE "+table+" SET note = 'c' WHERE id <= $1", 2); err != nil {
 			t.Fatalf("%v: %v", mode, err)
@@ -65,7 +69,7 @@ func testHoldCaptures(t *testing.T, tweak func(*config.Config)) {
 		mu.Lock()
 		m := regexp.MustCompile(`change (\d+) is held: 2 rows changed`).FindStringSubmatch(strings.Join(notices, "\n"))
 		mu.Unlock()
-		if m == nil {
+		if m == nil || !strings.Contains(strings.Join(notices, "\n"), "First rows:\npublic."+table+" (1) updated: note\npublic."+table+" (2) updated: note") {
 			t.Fatalf("%v: notices %q", mode, notices)
 		}
 		if _, err := conn.Exec(ctx, "COMMIT"); err != nil {

@@ -152,6 +152,7 @@ func (s *session) startHeld(profile *policy.Profile, expect, limit int64, opened
 	// A batch's rows may be counted before its Sync is screened.
 	h.req.opened, h.req.expect, h.req.limit = opened, expect, limit
 	h.profile = profile
+	h.preview = ""
 	h.inOwn, h.ownDone = false, false
 	if h.phase == phaseOwn && h.step == stepBaseline {
 		h.afterBaseline = phase // the baseline is still out: the phase follows it

@@ -31,10 +31,14 @@ func encodeNotice(message, detail, hint string) []byte {
 }
 
 // heldNotice tells the operator a change waits for COMMIT.
-func heldNotice(change string, tables []tableCount, total int64, timeout time.Duration) []byte {
+func heldNotice(change string, tables []tableCount, total int64, preview string, timeout time.Duration) []byte {
+	detail := "Nothing is applied until you COMMIT. Until then the changed rows stay locked for other writers."
+	if preview != "" {
+		detail += "\nFirst rows:\n" + preview
+	}
 	return encodeNotice(
 		fmt.Sprintf("change %s is held: %s changed (%s)", change, rowsWord(total), tableSummary(tables)),
-		"Nothing is applied until you COMMIT. Until then the changed rows stay locked for other writers.",
+		detail,
 		fmt.Sprintf("COMMIT to apply, ROLLBACK to discard; belay rolls it back by itself after %s idle.", shortDuration(timeout)))
 }
 

@@ -130,7 +130,7 @@ func (s *session) ownMessage(typ byte, msg []byte, done func(status byte) holdAc
 		return holdAct{}
 	case 'D':
 		if h.phase == phaseOwn && h.step == stepRecord {
-			h.record = recordID(msg)
+			h.record, h.preview = recordRow(msg)
 		} else if c, err := parseCheckRow(msg); err == nil {
 			h.check, h.checked = c, true
 		}
@@ -273,7 +273,7 @@ func (s *session) decideHold() holdAct {
 	h.change = c.xid
 	if p.Capture { // the record of the change first: its id names the change
 		info := &s.info
-		return s.sendOwn(stepRecord, recordSQL(info.ApplicationName, info.ClientAddr, h.req.statements, h.tables))
+		return s.sendOwn(stepRecord, recordSQL(info.ApplicationName, info.ClientAddr, h.req.statements, h.tables, p.PreviewValues))
 	}
 	return s.holdWritten()
 }
@@ -290,7 +290,7 @@ func (s *session) holdWritten() holdAct {
 		h.open, h.openedAt = true, time.Now()
 		s.srv.metrics.HoldsOpen.Inc()
 	}
-	notice := heldNotice(h.change, h.tables, h.total, h.profile.HoldTimeout)
+	notice := heldNotice(h.change, h.tables, h.total, h.preview, h.profile.HoldTimeout)
 	if len(h.req.quarantined) > 0 {
 		notice = quarantinedNotice(h.change, h.req.quarantined, h.profile.HoldTimeout)
 	}

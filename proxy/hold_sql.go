@@ -42,8 +42,9 @@ func checkQuery(p *policy.Profile) string {
 	return checkSQL
 }
 
-// recordSQL records the held change (belay.record_change) and returns its id.
-func recordSQL(application, client string, statements []byte, tables []tableCount) []byte {
+// recordSQL records the held change (belay.record_change) and returns its
+// id, with the preview of its first rows (belay.preview).
+func recordSQL(application, client string, statements []byte, tables []tableCount, previewValues bool) []byte {
 	var rows strings.Builder
 	rows.WriteString("{")
 	for i, t := range tables {
@@ -55,7 +56,21 @@ func recordSQL(application, client string, statements []byte, tables []tableCoun
 	}
 	rows.WriteString("}")
 	return queryMessage("SELECT belay.record_change(" + sqlString(application) + ", " + sqlString(client) + ", " +
-		sqlString(string(statements)) + ", " + sqlString(rows.String()) + "::jsonb)")
+		sqlString(string(statements)) + ", " + sqlString(rows.String()) + "::jsonb), belay.preview(" + strconv.Itoa(previewRows) + ", " +
+		strconv.FormatBool(previewValues) + ")")
+}
+
+// previewRows is how many rows the hold's NOTICE previews.
+const previewRows = 3
+
+// recordRow reads the DataRow of recordSQL: the change's id and the
+// preview; id is "" when it is not that row.
+func recordRow(msg []byte) (id, preview string) {
+	var d pgproto3.DataRow
+	if err := d.Decode(msg[headerLen:]); err != nil || len(d.Values) != 2 || d.Values[0] == nil {
+		return "", ""
+	}
+	return string(d.Values[0]), string(d.Values[1])
 }
 
 // beginSQL opens a hold's transaction with the profile's timeouts, so a
@@ -280,15 +295,6 @@ func dmlRows(tag string) (int64, bool) {
 // commandTag is the tag of a CommandComplete message.
 func commandTag(msg []byte) string {
 	return string(cstring(msg[headerLen:]))
-}
-
-// recordID reads the one-column DataRow of recordSQL; "" when it is not one.
-func recordID(msg []byte) string {
-	var d pgproto3.DataRow
-	if err := d.Decode(msg[headerLen:]); err != nil || len(d.Values) != 1 || d.Values[0] == nil {
-		return ""
-	}
-	return string(d.Values[0])
 }
 
 // pgError is the part of an ErrorResponse belay reports on.
