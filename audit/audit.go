@@ -91,9 +91,9 @@ type Statement struct {
 	Database        string
 	ApplicationName string
 	ClientAddr      string
-	Protocol        string // simple | extended
+	Protocol        string // simple | extended | fastpath
 	StatementName   string // prepared statement name (extended protocol)
-	Fingerprint     string
+	Fingerprint     string // pg_query's; "" for a FunctionCall, which has no SQL
 	Normalized      []byte
 	Raw             []byte // raw text, literals included; nil unless the policy asks
 	Decision        string // allow | audit | block

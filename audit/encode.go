@@ -44,6 +44,8 @@ func appendLine(b []byte, s *Statement, now time.Time) []byte {
 	}
 	if s.Fingerprint != "" {
 		b = appendField(b, KeyFingerprint, s.Fingerprint)
+	}
+	if s.Fingerprint != "" || len(s.Normalized) > 0 { // a FunctionCall has no fingerprint
 		b = appendKey(b, KeyStatement)
 		b = appendString(b, s.Normalized)
 	}

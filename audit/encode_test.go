@@ -43,6 +43,22 @@ func TestAppendLineRoundTrips(t *testing.T) {
 	}
 }
 
+// A FunctionCall's line has a statement (the OID it calls) and no
+// fingerprint.
+func TestAppendLineWithoutFingerprint(t *testing.T) {
+	s := &Statement{Protocol: "fastpath", Decision: "audit", Kind: "utility", Normalized: []byte("fast-path call of function OID 964")}
+	var got map[string]any
+	if err := json.Unmarshal(appendLine(nil, s, time.Now()), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got[KeyStatement] != "fast-path call of function OID 964" {
+		t.Errorf("statement %v, want the function call's", got[KeyStatement])
+	}
+	if _, ok := got[KeyFingerprint]; ok {
+		t.Errorf("an empty fingerprint must be left out: %v", got)
+	}
+}
+
 func FuzzAppendString(f *testing.F) {
 	for _, s := range []string{"", "plain", `"\`, "\x00\x01\n", "\xff", "é", "\u2028"} {
 		f.Add(s)

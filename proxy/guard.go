@@ -45,6 +45,9 @@ func (g *Guard) Inspect(s *SessionInfo, st *Statement) Verdict {
 		g.record(s, &line, nil)
 		return Verdict{Action: Allow}
 	}
+	if st.Protocol == FunctionCall {
+		return g.inspectFunctionCall(s, st, profile, &line)
+	}
 	in := g.Classifier.Inspect(st.Text, st.Scratch)
 	var plan HoldPlan
 	if profile.Hold {
@@ -130,6 +133,48 @@ func (g *Guard) Inspect(s *SessionInfo, st *Statement) Verdict {
 	}
 	s.guard.linesBuf = lines[:0]
 	return Verdict{Action: Block, Refusal: r, Hold: plan}
+}
+
+// inspectFunctionCall decides a FunctionCall message. It carries no text
+// to parse, only the OID of the function it calls, so it is one finding,
+// function-call, which the profile decides like any other; its audit line
+// is kind utility (like CALL), with the OID in the statement text and
+// never the arguments. A profile that holds writes refuses a call that
+// may run outside a transaction block: belay cannot open a transaction
+// around it as it does around a query (planHold's refusals, for a message
+// without text).
+func (g *Guard) inspectFunctionCall(s *SessionInfo, st *Statement, profile *policy.Profile, line *audit.Statement) Verdict {
+	f := rules.Finding{
+		Rule:   rules.RuleFunctionCall,
+		Target: fmt.Sprintf("function OID %d", st.Function),
+		Detail: fmt.Sprintf("FunctionCall (the protocol's fast path) calls function OID %d; belay cannot see what the function does", st.Function),
+	}
+	d := profile.Decide([]rules.Finding{f})
+	g.Metrics.countStatement(rules.KindUtility, d.Action)
+	line.Kind = rules.KindUtility.String()
+	line.Normalized, line.Raw = st.Text, nil
+	line.Decision = d.Action.String()
+	line.Rule, line.Detail = string(d.Finding.Rule), d.Finding.Detail
+	var plan HoldPlan
+	if profile.Hold {
+		plan = HoldPlan{Profile: profile, Expect: -1, Limit: -1}
+	}
+	if d.Action == policy.Block {
+		g.Metrics.countBlocked(f.Rule, profile.Name, g.userLabel(s))
+		r := refusal(f, nil, "", profile)
+		g.record(s, line, r)
+		return Verdict{Action: Block, Refusal: r, Hold: plan}
+	}
+	if profile.Hold && st.OutsideTransaction {
+		r := fastPathHoldRefusal(st.Function)
+		g.Metrics.countBlocked("hold", profile.Name, g.userLabel(s))
+		line.Decision = "block"
+		line.Rule, line.Detail = "hold", r.Message
+		g.record(s, line, r)
+		return Verdict{Action: Block, Refusal: r, Hold: plan}
+	}
+	g.record(s, line, nil)
+	return Verdict{Action: Allow, Hold: plan}
 }
 
 // record writes a blocked statement's audit line now, and hands an allowed

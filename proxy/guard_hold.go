@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"fmt"
+
 	"github.com/belay-proxy/belay/policy"
 	"github.com/belay-proxy/belay/rules"
 )
@@ -84,6 +86,20 @@ func commitInRequestRefusal() *Refusal {
 		Message:  "hold: a write and its COMMIT in one request",
 		Detail:   "This profile holds writes until an explicit COMMIT; sent together, the write would be applied before belay could count the rows it changed.",
 		Hint:     "Send the write alone, read belay's NOTICE, then send COMMIT.",
+	}
+}
+
+// fastPathHoldRefusal refuses a FunctionCall that would run outside a
+// transaction block in a profile that holds writes: belay wraps a query in
+// a transaction of its own, but a fast-path call is a message of its own
+// that nothing can be put in front of within the same request, so it
+// would write and commit unheld.
+func fastPathHoldRefusal(oid uint32) *Refusal {
+	return &Refusal{
+		SQLState: "25P01", // no_active_sql_transaction
+		Message:  "hold: a fast-path function call cannot be held",
+		Detail:   fmt.Sprintf("This profile holds writes until an explicit COMMIT, and belay cannot open a transaction around a FunctionCall message (the protocol's fast path): function OID %d would run and commit on its own.", oid),
+		Hint:     "Call the function in a query (SELECT lo_unlink(…)), which belay holds, or send the call inside BEGIN … COMMIT.",
 	}
 }
 

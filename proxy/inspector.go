@@ -13,16 +13,24 @@ const (
 	Simple Protocol = iota + 1
 	// Extended is a Parse message: one statement, maybe named for reuse.
 	Extended
+	// FunctionCall is a FunctionCall message, the protocol's fast path: a
+	// function called by its OID, without a statement. Text describes it
+	// ("fast-path call of function OID 964"); it is no SQL to parse.
+	FunctionCall
 )
 
 func (p Protocol) String() string {
-	if p == Extended {
+	switch p {
+	case Extended:
 		return "extended"
+	case FunctionCall:
+		return "fastpath"
 	}
 	return "simple"
 }
 
-// Statement is one Query or Parse, seen before it is forwarded.
+// Statement is one Query, Parse or FunctionCall, seen before it is
+// forwarded.
 type Statement struct {
 	Protocol Protocol
 	// Name is the prepared statement name of a Parse ("" is the unnamed one).
@@ -30,6 +38,13 @@ type Statement struct {
 	// Text points into the relay's read buffer: it is valid only during
 	// Inspect. Copy it to keep it.
 	Text []byte
+	// Function is the OID a FunctionCall calls.
+	Function uint32
+	// OutsideTransaction, for a FunctionCall: the call may run outside a
+	// transaction block, on its own — the session's last status was idle,
+	// or requests are still in flight, so the status it will meet is not
+	// known. A profile that holds writes cannot hold such a call.
+	OutsideTransaction bool
 	// Scratch is the session's reusable buffer for the classifier, so the
 	// hot path allocates nothing.
 	Scratch *rules.Scratch
@@ -120,8 +135,9 @@ type StartupParamer interface {
 	StartupParams(s *SessionInfo) map[string]string
 }
 
-// Inspector is the seam between the relay and the guard: every Query and
-// every Parse passes through Inspect before it reaches PostgreSQL. It runs
+// Inspector is the seam between the relay and the guard: every Query,
+// every Parse and every FunctionCall passes through Inspect before it
+// reaches PostgreSQL (a FunctionCall with Protocol FunctionCall). It runs
 // on the session's goroutine, on the hot path: a decision for a statement
 // seen before must cost a cache lookup, not a parse.
 type Inspector interface {

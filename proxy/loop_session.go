@@ -311,7 +311,7 @@ func (d *loopDir) relay() error {
 		}
 		size := 1 + length
 		if d.end-pos < size {
-			if d.toUpstream && (typ == 'Q' || typ == 'P') {
+			if d.toUpstream && (typ == 'Q' || typ == 'P' || typ == 'F') {
 				d.want = size // inspected whole: grow the buffer as it arrives
 				break
 			}
@@ -327,8 +327,6 @@ func (d *loopDir) relay() error {
 				}
 				requests = 0
 				d.dropping = true
-			} else if d.toUpstream && typ == 'F' {
-				requests++
 			} else if d.toUpstream && typ == 'B' {
 				if s.lockstep {
 					if s.startsRequest(typ) && (requests > 0 || s.state.gateClosed()) {
@@ -419,7 +417,7 @@ func (d *loopDir) relay() error {
 					}
 				}
 				s.info.trail.answer(typ, msg)
-			case 'C', 'I', 's':
+			case 'C', 'I', 's', 'V':
 				s.info.trail.answer(typ, msg)
 			case 'Z':
 				swallow, end := s.state.answered(msg[headerLen])

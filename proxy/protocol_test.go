@@ -112,7 +112,8 @@ func TestNewerProtocolIsNegotiatedThrough(t *testing.T) {
 	}
 }
 
-// FunctionCall (the fast-path interface, used by large objects) passes.
+// FunctionCall (the fast-path interface, used by large objects) passes an
+// Inspector that allows it, which is shown the OID it calls.
 func TestFunctionCallPassesThrough(t *testing.T) {
 	ts := startServer(t, nil)
 	fe, _ := rawSession(t, ts.addr)
@@ -126,6 +127,10 @@ func TestFunctionCallPassesThrough(t *testing.T) {
 	got := receiveUntilReady(t, fe)
 	if !contains(got, "FunctionCallResponse:42") {
 		t.Fatalf("function call answers %v", got)
+	}
+	seen := ts.rec.seen("fast-path call of function OID 1397")
+	if len(seen) != 1 || seen[0].Protocol != FunctionCall || seen[0].Function != int4abs || !seen[0].OutsideTransaction {
+		t.Fatalf("the Inspector saw %+v", seen)
 	}
 }
 

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -199,13 +200,14 @@ func (s *session) expireHoldUpstream() error {
 }
 
 // relayLargeClientMessage handles a message larger than the read buffer:
-// statements are read whole (they must be inspected), anything else (a big
-// Bind parameter, CopyData) streams through — or is dropped, while skipping
-// to Sync after a blocked Parse.
+// statements and FunctionCalls are read whole (they must be inspected, up
+// to max_message_bytes like any message), anything else (a big Bind
+// parameter, CopyData) streams through — or is dropped, while skipping to
+// Sync after a blocked Parse.
 func (s *session) relayLargeClientMessage(typ byte, size int) error {
 	m := s.fromClient
 	switch typ {
-	case 'Q', 'P':
+	case 'Q', 'P', 'F':
 		_, msg, err := m.readWhole()
 		if err != nil {
 			return err
@@ -225,11 +227,11 @@ func (s *session) relayLargeClientMessage(typ byte, size int) error {
 			return s.answerFromBelay(r)
 		}
 		requests := 0
-		if typ == 'Q' {
+		if typ != 'P' {
 			requests = 1
 		}
 		return s.sendUpstream(msg, requests)
-	case 'B', 'd', 'F':
+	case 'B', 'd':
 		if s.skipToSync {
 			return m.streamTo(io.Discard, size)
 		}
@@ -247,11 +249,7 @@ func (s *session) relayLargeClientMessage(typ byte, size int) error {
 			}
 			s.noteBind(m.bytes(0, m.buffered()))
 		}
-		requests := 0
-		if typ == 'F' {
-			requests = 1
-		}
-		if !s.state.sending(requests) {
+		if !s.state.sending(0) {
 			return net.ErrClosed
 		}
 		w := countingWriter{w: s.upstream, n: s.srv.metrics.BytesClientToServer}
@@ -285,6 +283,25 @@ func (s *session) inspectParse(msg []byte) (Verdict, error) {
 	s.stmt = Statement{Protocol: Extended, Text: text[:j], Scratch: &s.scratch}
 	if len(name) > 0 {
 		s.stmt.Name = string(name)
+	}
+	return s.srv.inspect(&s.info, &s.stmt), nil
+}
+
+// inspectFunctionCall shows a FunctionCall to the Inspector: the OID it
+// calls (its arguments are not shown), and whether it may run outside a
+// transaction block. unsent is as for screenClient.
+func (s *session) inspectFunctionCall(msg []byte, unsent int) (Verdict, error) {
+	body := msg[headerLen:]
+	if len(body) < 4 {
+		return Verdict{}, s.clientProtocolError(protocolViolation("FunctionCall message: function OID missing"))
+	}
+	oid := binary.BigEndian.Uint32(body)
+	s.stmt = Statement{
+		Protocol:           FunctionCall,
+		Function:           oid,
+		Text:               fmt.Appendf(nil, "fast-path call of function OID %d", oid),
+		Scratch:            &s.scratch,
+		OutsideTransaction: unsent > 0 || !s.state.inTransactionBlock(),
 	}
 	return s.srv.inspect(&s.info, &s.stmt), nil
 }
@@ -371,7 +388,7 @@ func (s *session) pumpUpstream() error {
 					}
 				}
 				s.info.trail.answer(typ, m.bytes(pos, size))
-			case 'C', 'I', 's':
+			case 'C', 'I', 's', 'V':
 				s.info.trail.answer(typ, m.bytes(pos, size))
 			case 'Z':
 				swallow, end := s.state.answered(m.bytes(pos, size)[headerLen])

@@ -4,9 +4,10 @@ package proxy
 // relays (event loop and goroutines). It sees every complete client
 // message in order, before it is forwarded.
 //
-// A blocked statement never reaches PostgreSQL, and afterwards client and
-// server agree on the transaction state, as if PostgreSQL had raised the
-// error itself:
+// A blocked statement (or FunctionCall, the protocol's fast-path call,
+// decided as a request of its own like a Query) never reaches PostgreSQL,
+// and afterwards client and server agree on the transaction state, as if
+// PostgreSQL had raised the error itself:
 //   - nothing in flight and no transaction open: belay answers alone
 //     (ErrorResponse, then ReadyForQuery 'I' — for a Parse, when its Sync
 //     comes, skipping everything up to it as PostgreSQL does);
@@ -72,15 +73,14 @@ func (s *session) screenClient(typ byte, msg []byte, unsent int) (screenResult, 
 				return r, nil
 			}
 		}
-		if v.Action != Block {
-			t.queryForwarded()
-			return forwardIt, nil
+		return s.screenRequest(&v, unsent), nil
+	case 'F':
+		v, err := s.inspectFunctionCall(msg, unsent)
+		if err != nil {
+			return screenResult{}, err
 		}
-		if s.idle(unsent) {
-			return screenResult{client: append(encodeError("ERROR", v.Refusal.clientError()), readyForQuery('I')...)}, nil
-		}
-		t.queryForwarded() // belay's raise: a request without lines
-		return screenResult{upstream: raiseQuery(v.Refusal), raise: true}, nil
+		s.noteHoldPlan(&v)
+		return s.screenRequest(&v, unsent), nil
 	case 'P':
 		v, err := s.inspectParse(msg)
 		if err == nil {
@@ -114,8 +114,6 @@ func (s *session) screenClient(typ byte, msg []byte, unsent int) (screenResult, 
 		}
 		s.inBatch = false
 		t.synced()
-	case 'F':
-		t.queryForwarded()
 	case 'B':
 		r := forwardIt
 		if s.lockstep {
@@ -136,6 +134,22 @@ func (s *session) screenClient(typ byte, msg []byte, unsent int) (screenResult, 
 		s.inBatch = true
 	}
 	return forwardIt, nil
+}
+
+// screenRequest acts on the verdict on a request of its own, a Query or
+// a FunctionCall: forwarded, or blocked — answered by belay when the
+// session is idle, otherwise raised by PostgreSQL in its place.
+func (s *session) screenRequest(v *Verdict, unsent int) screenResult {
+	t := &s.info.trail
+	if v.Action != Block {
+		t.queryForwarded()
+		return forwardIt
+	}
+	if s.idle(unsent) {
+		return screenResult{client: append(encodeError("ERROR", v.Refusal.clientError()), readyForQuery('I')...)}
+	}
+	t.queryForwarded() // belay's raise: a request without lines
+	return screenResult{upstream: raiseQuery(v.Refusal), raise: true}
 }
 
 // noteBind tells the trail which statement a Bind's portal runs; msg may

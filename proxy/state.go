@@ -83,6 +83,15 @@ func (st *sessionState) idle() bool {
 	return st.pending == 0 && st.txStatus == 'I'
 }
 
+// inTransactionBlock reports whether nothing is in flight and the last
+// status was inside a transaction block ('T' or 'E'), so the next request
+// runs in it.
+func (st *sessionState) inTransactionBlock() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.pending == 0 && !st.holdBusy && (st.txStatus == 'T' || st.txStatus == 'E')
+}
+
 // answered records a ReadyForQuery. swallow says it answers belay's own
 // Query inside an extended batch, so the client must not see it; endNow
 // that the session is now idle while shutting down, so the caller must end

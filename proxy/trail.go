@@ -106,8 +106,8 @@ func (t *trail) stage(log *audit.Logger, line *audit.Statement) {
 	setLine(&slot.line, line)
 }
 
-// queryForwarded queues a Query with its staged lines (none for belay's
-// own raise Query or a FunctionCall).
+// queryForwarded queues a Query or FunctionCall with its staged lines
+// (none for belay's own raise Query).
 func (t *trail) queryForwarded() {
 	if !t.active.Load() {
 		return
@@ -229,14 +229,14 @@ func (t *trail) current() *trailRequest {
 	return &t.open
 }
 
-// completed takes a CommandComplete, EmptyQueryResponse, PortalSuspended
-// or ErrorResponse from PostgreSQL.
+// completed takes a CommandComplete, EmptyQueryResponse, PortalSuspended,
+// FunctionCallResponse or ErrorResponse from PostgreSQL.
 func (t *trail) completed(typ byte, msg []byte) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	r := t.current()
 	if r.next >= len(r.lines) {
-		return // a statement belay has no line for (Parse or Bind errors, FunctionCall)
+		return // a statement belay has no line for (Parse or Bind errors)
 	}
 	l := &r.lines[r.next]
 	r.next++
@@ -248,6 +248,8 @@ func (t *trail) completed(typ byte, msg []byte) {
 		l.line.Rows = commandRows(msg[headerLen:])
 	case 'I':
 		l.line.Status, l.line.Rows = audit.StatusOK, 0
+	case 'V': // a FunctionCall's result: no row count
+		l.line.Status = audit.StatusOK
 	case 's':
 		l.line.Status = audit.StatusSuspended
 	case 'E':

@@ -26,6 +26,7 @@ var catalog = []Rule{
 	{RuleProtectedSchema, "the belay schema holds belay's own records and may not be changed by clients", "Use the belay CLI (belay changes, belay undo) to work with recorded changes.", SQLStateBlocked},
 	{RuleOpaqueCode, "code whose effect cannot be seen from the statement text (DO, CALL, functions not known read-only, dynamic SQL)", "Run the statements the code would run directly, so belay can check them.", SQLStateBlocked},
 	{RuleDblinkExec, "dblink writes to another database, out of belay's sight", "Connect to that database through belay and run the statement there.", SQLStateBlocked},
+	{RuleFunctionCall, "a fast-path function call (the protocol's FunctionCall message) runs a function by its OID, out of belay's sight", "Call the function in a query (SELECT lo_unlink(…)), which belay checks; psql's \\lo_ commands use the fast path.", SQLStateBlocked},
 	{RuleTruncate, "TRUNCATE removes every row at once and cannot be limited", "DELETE the rows you mean with a WHERE clause, or ask for a profile that allows truncate.", SQLStateBlocked},
 	{RuleDropTable, "DROP TABLE destroys a table and its data", "Rename the table first (ALTER TABLE t RENAME TO t_old) and drop it after a while, or ask for a profile that allows drop-table.", SQLStateBlocked},
 	{RuleDropSchema, "DROP SCHEMA destroys every object in the schema", "Drop the objects one by one, or ask for a profile that allows drop-schema.", SQLStateBlocked},

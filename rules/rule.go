@@ -13,6 +13,7 @@ const (
 	RuleProtectedSchema RuleID = "protected-schema" // writes to belay's own schema
 	RuleOpaqueCode      RuleID = "opaque-code"      // DO, CALL, functions not known read-only, dynamic SQL: may write
 	RuleDblinkExec      RuleID = "dblink-exec"      // dblink_exec and friends: writes elsewhere, unseen
+	RuleFunctionCall    RuleID = "function-call"    // a FunctionCall message (the protocol's fast path): a function by OID, unseen
 
 	// DDL and utility
 	RuleTruncate        RuleID = "truncate"

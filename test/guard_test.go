@@ -2,7 +2,9 @@ package test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -305,5 +307,51 @@ func TestGuardProtectsBelaySchema(t *testing.T) {
 		if _, err := conn.Exec(ctx, sql); err == nil || !strings.Contains(err.Error(), "belay: protected-schema") {
 			t.Errorf("%s: want belay: protected-schema, got %v", sql, err)
 		}
+	}
+}
+
+// psql's \lo_unlink is a FunctionCall message (libpq's fast path), which
+// belay decides like a statement (rule function-call). With
+// configs/belay.yaml, psql itself (profile interactive, holding) gets
+// belay's error — inside the transaction psql opens around the call, so
+// PostgreSQL raises it; another application (profile applications) has the
+// call audited and relayed, and PostgreSQL answers it.
+func TestGuardFunctionCallLoUnlinkPsql(t *testing.T) {
+	requireBelay(t)
+	p := startBelay(t, belayOpts{ConfigYAML: guardedConfig(t)})
+	dsn := p.DSN(upstreamDatabase, "postgres")
+	var oid uint32
+	if err := connectDirect(t, upstreamDatabase).QueryRow(context.Background(), "SELECT 'pg_catalog.lo_unlink(oid)'::regprocedure::oid").Scan(&oid); err != nil {
+		t.Fatal(err)
+	}
+	statement := fmt.Sprintf(`"statement":"fast-path call of function OID %d"`, oid)
+
+	_, stderr, err := runPsql(t, dsn, "-c", `\lo_unlink 12345`)
+	if err == nil || !strings.Contains(stderr, "belay: function-call") || strings.Contains(stderr, "does not exist") {
+		t.Fatalf("psql (interactive): want belay's function-call error, got err=%v stderr=%s", err, stderr)
+	}
+	_, stderr, err = runPsql(t, dsn+" application_name=belay-lo-app", "-c", `\lo_unlink 12345`)
+	if err == nil || strings.Contains(stderr, "belay:") || !strings.Contains(stderr, "large object 12345 does not exist") {
+		t.Fatalf("applications: want PostgreSQL's error about the missing large object, got err=%v stderr=%s", err, stderr)
+	}
+
+	lines := waitAuditLines(t, p, 2, func(s string) bool { return strings.Contains(s, statement) })
+	if len(lines) != 2 {
+		t.Fatalf("want two audit lines with %s, got %d:\n%s", statement, len(lines), strings.Join(lines, "\n"))
+	}
+	want := map[string]auditLine{
+		"psql":         {Protocol: "fastpath", Kind: "utility", Decision: "block", Rule: "function-call", Status: "blocked", SQLState: "42501"},
+		"belay-lo-app": {Protocol: "fastpath", Kind: "utility", Decision: "audit", Rule: "function-call", Status: "error", SQLState: "42704"},
+	}
+	for _, raw := range lines {
+		var l auditLine
+		if err := json.Unmarshal([]byte(raw), &l); err != nil {
+			t.Fatal(err)
+		}
+		w, ok := want[l.ApplicationName]
+		if !ok || l.Protocol != w.Protocol || l.Kind != w.Kind || l.Decision != w.Decision || l.Rule != w.Rule || l.Status != w.Status || l.SQLState != w.SQLState {
+			t.Errorf("audit line %s\nwant %+v", raw, w)
+		}
+		delete(want, l.ApplicationName)
 	}
 }
