@@ -6,6 +6,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/belay-proxy/belay/audit"
 	"github.com/belay-proxy/belay/policy"
 )
 
@@ -82,6 +83,7 @@ func (s *session) reportTimeout(typ byte) screenResult {
 	h := &s.hold
 	h.timedOut = false
 	s.refreshEngaged()
+	s.info.trail.answeredByBelay(audit.StatusBlocked, sqlstateHoldTimeout)
 	e := encodeError("ERROR", timeoutRefusal(h.change, h.profile.HoldTimeout).clientError())
 	if typ == 'Q' || typ == 'F' {
 		return screenResult{client: append(e, readyForQuery(s.state.status())...)}
@@ -110,6 +112,7 @@ func (s *session) holdQuery(v *Verdict, msg []byte) (r screenResult, done bool) 
 	status := s.state.status()
 	if v.Hold.SetExpect {
 		h.expectNext = v.Hold.ExpectRows
+		s.info.trail.answeredByBelay(audit.StatusOK, "")
 		return screenResult{client: append(commandComplete("SET"), readyForQuery(status)...)}, true
 	}
 	if !v.Hold.Watch || status == 'E' {

@@ -106,6 +106,23 @@ func (t *trail) stage(log *audit.Logger, line *audit.Statement) {
 	setLine(&slot.line, line)
 }
 
+// answeredByBelay writes the staged lines of a request belay answered
+// itself after the guard allowed it (SET belay.expect_rows, a request
+// after a hold timed out), with that outcome.
+func (t *trail) answeredByBelay(status, sqlstate string) {
+	if !t.active.Load() {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := range t.staged {
+		l := &t.staged[i].line
+		l.Status, l.SQLState, l.Rows = status, sqlstate, -1
+		t.write(l)
+	}
+	t.staged = t.staged[:0]
+}
+
 // queryForwarded queues a Query or FunctionCall with its staged lines
 // (none for belay's own raise Query).
 func (t *trail) queryForwarded() {
