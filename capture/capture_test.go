@@ -46,6 +46,24 @@ func capturedDatabase(t *testing.T) *pgx.Conn {
 	return conn
 }
 
+// capturingTx opens a transaction that captures, as a hold does, and runs
+// stmts in it; it is rolled back when the test ends, unless committed.
+func capturingTx(t testing.TB, conn *pgx.Conn, stmts ...string) pgx.Tx {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback(context.Background()) })
+	for _, sql := range append([]string{"SET LOCAL belay.capture = 'on'"}, stmts...) {
+		if _, err := tx.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	return tx
+}
+
 type imageRow struct {
 	table, op, image string
 	rows             int64
@@ -74,22 +92,12 @@ func images(t *testing.T, tx pgx.Tx) []imageRow {
 func TestCaptureTriggers(t *testing.T) {
 	conn := capturedDatabase(t)
 	ctx := context.Background()
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = tx.Rollback(ctx) }()
-	for _, sql := range []string{
-		"SET LOCAL belay.capture = 'on'",
+	tx := capturingTx(t, conn,
 		"UPDATE parent SET note = 'x' WHERE id <= 3",
 		"DELETE FROM parent WHERE id = 1", // cascades to child 2, 4, 6
 		"INSERT INTO parent VALUES (11, 'new'), (12, 'new')",
 		"UPDATE parent SET note = 'none' WHERE id = 999",
-	} {
-		if _, err := tx.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
+	)
 	got := images(t, tx)
 	// The parent's statement trigger fires before the cascade's.
 	want := []imageRow{{"public.parent", "U", "", 3}, {"public.parent", "D", "", 1}, {"public.child", "D", "", 3}, {"public.parent", "I", "", 2}, {"public.parent", "U", "", 0}}
@@ -206,21 +214,11 @@ func TestCaptureForAnotherRole(t *testing.T) {
 func TestPreview(t *testing.T) {
 	conn := capturedDatabase(t)
 	ctx := context.Background()
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = tx.Rollback(ctx) }()
-	for _, sql := range []string{
-		"SET LOCAL belay.capture = 'on'",
+	tx := capturingTx(t, conn,
 		"UPDATE parent SET note = 'x' WHERE id IN (1, 2)",
 		"DELETE FROM child WHERE id = 6",
 		"INSERT INTO parent VALUES (40, 'new')",
-	} {
-		if _, err := tx.Exec(ctx, sql); err != nil {
-			t.Fatal(err)
-		}
-	}
+	)
 	var names, values string
 	if err := tx.QueryRow(ctx, "SELECT belay.preview(10, false), belay.preview(2, true)").Scan(&names, &values); err != nil {
 		t.Fatal(err)

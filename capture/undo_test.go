@@ -14,19 +14,7 @@ import (
 func commitChange(t testing.TB, conn *pgx.Conn, stmts ...string) int64 {
 	t.Helper()
 	ctx := context.Background()
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = tx.Rollback(ctx) }()
-	if _, err := tx.Exec(ctx, "SET LOCAL belay.capture = 'on'"); err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range stmts {
-		if _, err := tx.Exec(ctx, s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
+	tx := capturingTx(t, conn, stmts...)
 	var id int64
 	if err := tx.QueryRow(ctx, "SELECT belay.record_change('test', '', $1, '{}')", strings.Join(stmts, ";\n")).Scan(&id); err != nil {
 		t.Fatal(err)
