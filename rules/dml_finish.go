@@ -8,10 +8,6 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// protectedSchema is belay's own schema (holds, approvals, audit): only
-// belay writes there.
-const protectedSchema = "belay"
-
 // finishFacts runs the checks that apply to every statement whatever its
 // kind: function calls anywhere in the tree, writes to the protected
 // schema. It also drops repeated findings (same rule and target), so that
@@ -21,9 +17,15 @@ func finishFacts(n *pg_query.Node, f *Facts) {
 		scanFunctions(n, f)
 	}
 	for _, t := range f.Tables {
-		if t.Schema == protectedSchema && t.Access != AccessRead {
+		if isProtectedSchema(t.Schema) && t.Access != AccessRead {
 			f.Findings = append(f.Findings, Finding{Rule: RuleProtectedSchema, Target: t.QualifiedName(),
 				Detail: accessVerb(t.Access) + " " + t.QualifiedName() + ", in belay's own schema"})
+		}
+	}
+	for _, fn := range f.Functions {
+		if schema, _, ok := strings.Cut(fn, "."); ok && isProtectedSchema(schema) {
+			f.Findings = append(f.Findings, Finding{Rule: RuleProtectedSchema, Target: fn,
+				Detail: "calls " + fn + ", one of belay's own functions"})
 		}
 	}
 	f.Findings = dedupeFindings(f.Findings)

@@ -553,6 +553,14 @@ func TestProtectedSchema(t *testing.T) {
 		{"EXPLAIN DELETE FROM belay.x WHERE id = 1", false, ""},
 		{`DELETE FROM "BELAY".x WHERE id = 1`, false, ""}, // another schema: PostgreSQL does not fold quoted names
 		{"DELETE FROM belay_x.t WHERE id = 1", false, ""},
+		// belay's other schemas and its functions.
+		{"DELETE FROM belay_images.x WHERE id = 1", true, "belay_images.x"},
+		{"UPDATE belay_quarantine.t_9 SET a = 1 WHERE id = 1", true, "belay_quarantine.t_9"},
+		{"SELECT belay.record_change('psql', '', 'x', '{}')", true, "belay.record_change"},
+		{"select BELAY.purge('1 day')", true, "belay.purge"},
+		{"SELECT * FROM t WHERE id = (SELECT belay.mark_undone(1, 2)::int)", true, "belay.mark_undone"},
+		{"SELECT record_change('a', 'b', 'c', '{}')", false, ""},
+		{`SELECT "BELAY".purge('1 day')`, false, ""},
 		{"DELETE FROM x.belay WHERE id = 1", false, ""},
 	})
 }

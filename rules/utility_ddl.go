@@ -114,8 +114,8 @@ func (a *ua) analyzeSetSchema(s *pg_query.AlterObjectSchemaStmt) {
 			name = parts[len(parts)-1]
 		}
 	}
-	if s.Newschema == utilProtectedSchema {
-		a.use(utilProtectedSchema, name, AccessDDL)
+	if isProtectedSchema(s.Newschema) {
+		a.use(s.Newschema, name, AccessDDL)
 	}
 }
 

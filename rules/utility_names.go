@@ -6,11 +6,6 @@ import (
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 )
 
-// utilProtectedSchema is belay's own schema. DDL on anything in it is
-// recorded as a TableUse there, so that the protected-schema check (which
-// looks at every statement's non-read uses) sees it.
-const utilProtectedSchema = "belay"
-
 // ua is one utility statement's analysis: the facts being filled and
 // where it sits among code bodies (DO, function bodies).
 type ua struct {
@@ -52,15 +47,18 @@ func (a *ua) useRel(rv *pg_query.RangeVar, access Access) string {
 // lives in belay's schema: Tables is about tables, but protected-schema
 // must see every change to belay's objects.
 func (a *ua) useObject(parts []string) {
-	if len(parts) >= 2 && parts[len(parts)-2] == utilProtectedSchema {
-		a.use(utilProtectedSchema, parts[len(parts)-1], AccessDDL)
+	// DDL on anything in belay's schemas is recorded as a TableUse there,
+	// so that the protected-schema check (which looks at every statement's
+	// non-read uses) sees it.
+	if len(parts) >= 2 && isProtectedSchema(parts[len(parts)-2]) {
+		a.use(parts[len(parts)-2], parts[len(parts)-1], AccessDDL)
 	}
 }
 
 // useSchema records a change to a whole schema (only belay's matters).
 func (a *ua) useSchema(name string) {
-	if name == utilProtectedSchema {
-		a.use(utilProtectedSchema, "", AccessDDL)
+	if isProtectedSchema(name) {
+		a.use(name, "", AccessDDL)
 	}
 }
 

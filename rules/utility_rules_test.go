@@ -321,6 +321,14 @@ func TestUtilityTableRewrite(t *testing.T) {
 // (recorded as non-read table uses, which finishFacts reports).
 func TestUtilityProtectedSchema(t *testing.T) {
 	runRuleCases(t, RuleProtectedSchema, []ruleCase{
+		{"SET belay.capture = 'off'", true, "belay.capture"},
+		{"SET LOCAL BELAY.Capture TO off", true, "belay.capture"},
+		{"SET belay.expect_rows = 3", false, ""},
+		{"RESET belay.capture", false, ""},
+		{"ALTER TABLE t SET SCHEMA belay_quarantine", true, "belay_quarantine.t"},
+		{"CREATE TABLE belay_images.mine (a int)", true, "belay_images.mine"},
+		{"DROP SCHEMA belay_images CASCADE", true, "belay_images."},
+		{"SET search_path = belay_images, public", true, "search_path"},
 		{sql: "SET search_path = belay", fires: true, target: "search_path"},
 		{sql: "SET search_path TO public, belay", fires: true},
 		{sql: "set search_path = 'belay'", fires: true},

@@ -41,6 +41,10 @@ func (a *ua) checkSetting(s *pg_query.VariableSetStmt, where string) {
 		return
 	}
 	name := strings.ToLower(s.Name)
+	if isBelaySetting(name) {
+		a.find(RuleProtectedSchema, name, where+": "+name+" is belay's own setting")
+		return
+	}
 	switch name {
 	case "session_replication_role":
 		// Any value: replica disables triggers and foreign keys, and the
@@ -58,7 +62,7 @@ func (a *ua) checkSetting(s *pg_query.VariableSetStmt, where string) {
 		// each as an identifier): 'belay' and belay match, 'BELAY' does not.
 		a.f.LiteralSensitive = true
 		for _, arg := range s.Args {
-			if utilConstString(arg) == utilProtectedSchema {
+			if isProtectedSchema(utilConstString(arg)) {
 				a.find(RuleProtectedSchema, name, where+": search_path includes belay's own schema, where unqualified names would reach its tables")
 				break
 			}
