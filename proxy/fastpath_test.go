@@ -237,6 +237,28 @@ func testFunctionCallInHoldingProfile(t *testing.T, tweak func(*config.Config)) 
 
 type auditLine struct {
 	Protocol, Kind, Profile, Decision, Rule, Status, SQLState, Statement string
+	Rows                                                                 *int64
+}
+
+// readAuditLines reads every line of an audit file.
+func readAuditLines(t *testing.T, path string) []auditLine {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []auditLine
+	for _, raw := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		if raw == "" {
+			continue
+		}
+		var l auditLine
+		if err := json.Unmarshal([]byte(raw), &l); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 // auditLinesOf waits for the audit file's lines about statement to satisfy
@@ -245,19 +267,8 @@ func auditLinesOf(t *testing.T, path, statement string, done func([]auditLine) b
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var out []auditLine
-		for _, raw := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-			if raw == "" {
-				continue
-			}
-			var l auditLine
-			if err := json.Unmarshal([]byte(raw), &l); err != nil {
-				t.Fatal(err)
-			}
+		for _, l := range readAuditLines(t, path) {
 			if l.Statement == statement {
 				out = append(out, l)
 			}

@@ -1,8 +1,6 @@
 package proxy
 
 import (
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -27,22 +25,8 @@ func trailLines(t *testing.T, steps func(tr *trail, log *audit.Logger)) []string
 	if err := log.Close(); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []string
-	for _, raw := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		if raw == "" {
-			continue
-		}
-		var l struct {
-			Statement, Status, SQLState string
-			Rows                        *int64
-		}
-		if err := json.Unmarshal([]byte(raw), &l); err != nil {
-			t.Fatal(err)
-		}
+	for _, l := range readAuditLines(t, path) {
 		rows := "-"
 		if l.Rows != nil {
 			rows = strconv.FormatInt(*l.Rows, 10)
