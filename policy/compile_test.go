@@ -69,6 +69,10 @@ func TestCompileErrors(t *testing.T) {
 			[]want{{"profiles[0].rules.drop-table", "quarantine needs a profile with hold: true and capture: true"}}},
 		{"preview values without capture", func(s *Spec) { s.Profiles[0].PreviewValues = true },
 			[]want{{"profiles[0].preview_values", "needs capture: true"}}},
+		{"uncaptured allow without capture", func(s *Spec) { s.Profiles[0].Uncaptured = "allow" },
+			[]want{{"profiles[0].uncaptured", "needs capture: true"}}},
+		{"uncaptured neither refuse nor allow", func(s *Spec) { s.Profiles[0].Capture, s.Profiles[0].Uncaptured = true, "Allow" },
+			[]want{{"profiles[0].uncaptured", `must be refuse or allow, not "Allow"`}}},
 		{"quarantine as the default", func(s *Spec) { s.Profiles[0].DefaultAction = "quarantine" },
 			[]want{{"profiles[0].default_action", "quarantine is for drop-table only"}}},
 		{"negative estimate factor", func(s *Spec) { s.Profiles[0].HoldEstimateFactor = new(-1.0) },
@@ -115,9 +119,10 @@ func TestCompileErrors(t *testing.T) {
 			a := &s.Profiles[1]
 			a.RowCap, a.TableRowCaps, a.HoldTimeout = new(0), map[string]int{}, new(time.Minute)
 			a.HoldLockTimeout, a.HoldStatementTimeout = new(time.Duration(0)), new(time.Second)
-			a.Capture = true
+			a.Capture, a.Uncaptured = true, "refuse"
 		}, []want{
 			{"profiles[1].capture", "applies only to a profile that holds: add hold: true, or remove capture"},
+			{"profiles[1].uncaptured", "applies only to a profile that holds: add hold: true, or remove uncaptured"},
 			{"profiles[1].row_cap", "applies only to a profile that holds: add hold: true, or remove row_cap"},
 			{"profiles[1].table_row_caps", "remove table_row_caps"},
 			{"profiles[1].hold_timeout", "remove hold_timeout"},
@@ -191,8 +196,18 @@ func TestCompileHold(t *testing.T) {
 			}
 		}},
 		{"capture", func(s *ProfileSpec) { s.Capture = true }, func(t *testing.T, pr *Profile) {
-			if !pr.Capture {
-				t.Error("capture not set")
+			if !pr.Capture || pr.AllowUncaptured {
+				t.Errorf("capture %v, allow uncaptured %v; want capture, refuse", pr.Capture, pr.AllowUncaptured)
+			}
+		}},
+		{"capture, uncaptured refused", func(s *ProfileSpec) { s.Capture, s.Uncaptured = true, "refuse" }, func(t *testing.T, pr *Profile) {
+			if !pr.Capture || pr.AllowUncaptured {
+				t.Errorf("capture %v, allow uncaptured %v; want capture, refuse", pr.Capture, pr.AllowUncaptured)
+			}
+		}},
+		{"capture, uncaptured allowed", func(s *ProfileSpec) { s.Capture, s.Uncaptured = true, "allow" }, func(t *testing.T, pr *Profile) {
+			if !pr.Capture || !pr.AllowUncaptured {
+				t.Errorf("capture %v, allow uncaptured %v; want capture, allow", pr.Capture, pr.AllowUncaptured)
 			}
 		}},
 		{"estimate factor", func(s *ProfileSpec) { s.HoldEstimateFactor = new(2.5) }, func(t *testing.T, pr *Profile) {

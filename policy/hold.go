@@ -65,6 +65,19 @@ func (c *compiler) hold(path Path, s *ProfileSpec, pr *Profile) {
 		needsHold("capture")
 		pr.Capture = true
 	}
+	switch s.Uncaptured {
+	case "", "refuse":
+	case "allow":
+		if !s.Capture {
+			c.fail(at(path, "uncaptured"), "needs capture: true (without capture no write is captured)")
+		}
+		pr.AllowUncaptured = true
+	default:
+		c.fail(at(path, "uncaptured"), "must be refuse or allow, not %q", s.Uncaptured)
+	}
+	if s.Uncaptured != "" {
+		needsHold("uncaptured")
+	}
 	if s.PreviewValues {
 		needsHold("preview_values")
 		if !s.Capture {

@@ -28,6 +28,11 @@ type Profile struct {
 	// triggers, and a write to a table without them is refused
 	// (docs/capture.md). Needs Hold.
 	Capture bool
+	// AllowUncaptured lets a held write through although rows of a table
+	// without capture triggers changed: those rows cannot be undone, and
+	// the NOTICEs say so. Off (refuse) unless the profile says
+	// uncaptured: allow. Needs Capture.
+	AllowUncaptured bool
 	// PreviewValues: the NOTICE of a held change shows the first rows' old
 	// and new values (cut short), not only which columns changed. The
 	// data is often sensitive, so it is off unless asked for. Needs Capture.

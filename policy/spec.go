@@ -25,6 +25,9 @@ type ProfileSpec struct {
 	Hold bool `yaml:"hold"`
 	// Capture: held writes keep before-images (docs/capture.md).
 	Capture bool `yaml:"capture"`
+	// Uncaptured is what a held write to a table capture did not copy
+	// gets: refuse (the default) or allow.
+	Uncaptured string `yaml:"uncaptured"`
 	// PreviewValues: the hold's NOTICE shows old → new values, not only
 	// the changed columns' names.
 	PreviewValues bool `yaml:"preview_values"`

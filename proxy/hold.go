@@ -95,6 +95,9 @@ type holdState struct {
 	baseKnown bool
 	// captured counts the rows the transaction's capture copied so far.
 	captured int64
+	// notCaptured names the tables whose rows changed without a
+	// before-image, in a profile that allows it (uncaptured: allow).
+	notCaptured []string
 	// afterBaseline is the phase to enter when the baseline is in: the
 	// batch's Sync may be screened before it arrives.
 	afterBaseline holdPhase
@@ -149,7 +152,7 @@ func (h *holdState) init() {
 
 // transactionEnded forgets what the ended transaction wrote and captured.
 func (h *holdState) transactionEnded() {
-	h.total, h.tables, h.baseKnown, h.captured = 0, nil, false, 0
+	h.total, h.tables, h.baseKnown, h.captured, h.notCaptured = 0, nil, false, 0, nil
 }
 
 // tableCount is what a transaction did to one table so far.

@@ -102,3 +102,119 @@ func testHoldCaptures(t *testing.T, tweak func(*config.Config)) {
 		t.Fatalf("belay_captured_rows_total = %v, want 4 (two rows in each mode)", got)
 	}
 }
+
+// uncaptured: allow lets a held write to a table without capture triggers
+// through, and both NOTICEs say its rows cannot be undone. A temporary
+// table is never refused: it ends with the session, nothing to undo.
+func TestHoldUncapturedAllowed(t *testing.T) { transports(t, testHoldUncapturedAllowed) }
+
+func testHoldUncapturedAllowed(t *testing.T, tweak func(*config.Config)) {
+	table := tableName(t, tweak)
+	direct := holdTable(t, table)
+	bare := holdTable(t, table+"_bare")
+	ctx := context.Background()
+	cfg, err := pgx.ParseConfig(testpg.DSN(testpg.Upstream(t), "postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := stdlib.OpenDB(*cfg)
+	defer db.Close()
+	if _, err := capture.Init(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := capture.Enable(ctx, db, []string{table}); err != nil {
+		t.Fatal(err)
+	}
+	p := holdingProfile(time.Minute)
+	p.Capture, p.AllowUncaptured = true, true
+	ts := startServerWith(t, tweak, capturingHolder{holder{p}})
+	var mu sync.Mutex
+	var notices []string
+	conn := ts.connect(t, func(c *pgx.ConnConfig) {
+		c.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
+			mu.Lock()
+			notices = append(notices, n.Message+"\n"+n.Detail)
+			mu.Unlock()
+		}
+	})
+	said := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		s := strings.Join(notices, "\n")
+		notices = nil
+		return s
+	}
+	for _, sql := range []string{
+		"UPDATE " + table + " SET note = 'c' WHERE id = 1",
+		"UPDATE " + table + "_bare SET note = 'c' WHERE id <= 2",
+	} {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	if s := said(); !strings.Contains(s, "Not captured, so belay undo cannot put them back: the rows of public."+table+"_bare.") {
+		t.Fatalf("held notices %q, want the uncaptured table named", s)
+	}
+	if _, err := conn.Exec(ctx, "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	if s := said(); !regexp.MustCompile(`committed: 3 rows applied; undo with: belay undo \d+ \(except public\.` + table + `_bare: not captured\)`).MatchString(s) {
+		t.Fatalf("commit notice %q", s)
+	}
+	if a, b := changedRows(t, direct, table), changedRows(t, bare, table+"_bare"); a != 1 || b != 2 {
+		t.Fatalf("%d and %d rows changed, want 1 and 2", a, b)
+	}
+
+	// Temporary tables, in a profile that refuses what it cannot capture.
+	refusing := holdingProfile(time.Minute)
+	refusing.Capture = true
+	conn = startServerWith(t, tweak, capturingHolder{holder{refusing}}).connect(t)
+	if _, err := conn.Exec(ctx, "CREATE TEMPORARY TABLE scratch AS SELECT generate_series(1, 3) AS id"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "UPDATE scratch SET id = id + 10 WHERE id > 0"); err != nil {
+		t.Fatalf("a temporary table's rows: %v", err)
+	}
+	if st := conn.PgConn().TxStatus(); st != 'T' {
+		t.Fatalf("status %c after the temporary table's UPDATE, want T (held)", st)
+	}
+	if _, err := conn.Exec(ctx, "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM scratch WHERE id > 10").Scan(&n); err != nil || n != 3 {
+		t.Fatalf("scratch has %d updated rows (%v), want 3", n, err)
+	}
+}
+
+// A capturing profile in front of a database where belay init never ran
+// refuses the write and says what to run.
+func TestHoldCaptureWithoutSchema(t *testing.T) {
+	dsn := testpg.FreshDatabase(t)
+	cc, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	direct, err := pgx.ConnectConfig(ctx, cc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer direct.Close(ctx)
+	if _, err := direct.Exec(ctx, "CREATE TABLE t (id int PRIMARY KEY, note text); INSERT INTO t VALUES (1, 'n')"); err != nil {
+		t.Fatal(err)
+	}
+	p := holdingProfile(time.Minute)
+	p.Capture = true
+	ts := startServerWith(t, func(*config.Config) {}, capturingHolder{holder{p}})
+	conn := ts.connect(t, func(c *pgx.ConnConfig) { c.Database = cc.Database })
+	_, err = conn.Exec(ctx, "UPDATE t SET note = 'c' WHERE id = 1")
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != sqlstateHoldFailed || !strings.Contains(pe.Message, "belay's schema is not in this database") || !strings.Contains(pe.Hint, "belay init") {
+		t.Fatalf("%v, want the missing-schema refusal", err)
+	}
+	var note string
+	if err := direct.QueryRow(ctx, "SELECT note FROM t").Scan(&note); err != nil || note != "n" {
+		t.Fatalf("note %q (%v), want n: the write must be rolled back", note, err)
+	}
+}

@@ -31,8 +31,11 @@ func encodeNotice(message, detail, hint string) []byte {
 }
 
 // heldNotice tells the operator a change waits for COMMIT.
-func heldNotice(change string, tables []tableCount, total int64, preview string, timeout time.Duration) []byte {
+func heldNotice(change string, tables []tableCount, total int64, preview string, notCaptured []string, timeout time.Duration) []byte {
 	detail := "Nothing is applied until you COMMIT. Until then the changed rows stay locked for other writers."
+	if len(notCaptured) > 0 {
+		detail += "\nNot captured, so belay undo cannot put them back: the rows of " + strings.Join(notCaptured, ", ") + "."
+	}
 	if preview != "" {
 		detail += "\nFirst rows:\n" + preview
 	}
@@ -52,7 +55,11 @@ func quarantinedNotice(change string, tables []string, timeout time.Duration) []
 }
 
 // endedNotice tells how a held change ended.
-func endedNotice(change string, committed, captured bool, total int64) []byte {
+func endedNotice(change string, committed, captured bool, notCaptured []string, total int64) []byte {
+	if committed && captured && len(notCaptured) > 0 {
+		return encodeNotice(fmt.Sprintf("change %s committed: %s applied; undo with: belay undo %s (except %s: not captured)", change, rowsWord(total), change, strings.Join(notCaptured, ", ")),
+			"The captured rows' before-images are kept: belay undo puts them back. The rows of "+strings.Join(notCaptured, ", ")+" were changed without one (uncaptured: allow), and undo leaves them as they are.", "")
+	}
 	if committed && captured {
 		return encodeNotice(fmt.Sprintf("change %s committed: %s applied; undo with: belay undo %s", change, rowsWord(total), change),
 			"The rows' before-images are kept: belay undo puts them back, and reports rows others changed since.", "")
@@ -148,6 +155,16 @@ func limitRefusal(limit, got int64, tables []tableCount) *Refusal {
 }
 
 func checkFailedRefusal(e *pgError) *Refusal {
+	if (e.code == "3F000" || e.code == "42883") && strings.Contains(e.message, "belay") {
+		// A capturing profile in front of a database belay init never ran
+		// in: say so, rather than pass on PostgreSQL's puzzle.
+		return &Refusal{
+			SQLState: sqlstateHoldFailed,
+			Message:  "capture: belay's schema is not in this database; the write was rolled back",
+			Detail:   fmt.Sprintf("This profile keeps a before-image of every held write, in the schema belay init creates. PostgreSQL answered belay with %s: %s.", e.code, e.message),
+			Hint:     "An administrator runs: belay init --database-url <this database> (docs/capture.md) — or ask for a profile without capture.",
+		}
+	}
 	return &Refusal{
 		SQLState: sqlstateHoldFailed,
 		Message:  "could not check the held change; it was rolled back",

@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"slices"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -103,7 +105,7 @@ func (s *session) holdServer(typ byte, msg []byte) holdAct {
 			return holdAct{}
 		}
 		committed := h.lastTag == "COMMIT"
-		notice := endedNotice(h.change, committed, h.profile.Capture, h.total)
+		notice := endedNotice(h.change, committed, h.profile.Capture, h.notCaptured, h.total)
 		outcome := "rolled_back"
 		if committed {
 			outcome = "committed"
@@ -254,8 +256,13 @@ func (s *session) decideHold() holdAct {
 		}
 	}
 	if p.Capture {
-		if t, captured, ok := uncaptured(c.tables, h.check.captured); ok {
-			return s.refuseHeld(uncapturedRefusal(t, captured), "uncaptured")
+		for _, u := range uncaptured(c.tables, h.check.captured) {
+			if !p.AllowUncaptured {
+				return s.refuseHeld(uncapturedRefusal(u.table, u.captured), "uncaptured")
+			}
+			if !slices.Contains(h.notCaptured, u.table.name) {
+				h.notCaptured = append(h.notCaptured, u.table.name)
+			}
 		}
 		captured := checkResult{tables: h.check.captured}
 		now := captured.total()
@@ -290,17 +297,29 @@ func (s *session) holdWritten() holdAct {
 		h.open, h.openedAt = true, time.Now()
 		s.srv.metrics.HoldsOpen.Inc()
 	}
-	notice := heldNotice(h.change, h.tables, h.total, h.preview, h.profile.HoldTimeout)
+	notice := heldNotice(h.change, h.tables, h.total, h.preview, h.notCaptured, h.profile.HoldTimeout)
 	if len(h.req.quarantined) > 0 {
 		notice = quarantinedNotice(h.change, h.req.quarantined, h.profile.HoldTimeout)
 	}
 	return s.release(append(notice, h.heldZ...))
 }
 
-// uncaptured returns the first table whose changed rows the capture
-// triggers did not all copy, with how many they did.
-func uncaptured(changed, captured []tableCount) (tableCount, int64, bool) {
+// shortfall is a table whose changed rows the capture triggers did not
+// all copy, with how many they did.
+type shortfall struct {
+	table    tableCount
+	captured int64
+}
+
+// uncaptured returns the tables whose changed rows were not all captured.
+// Temporary tables are left out: they end with the session, so there is
+// nothing to undo, and no other session can protect them.
+func uncaptured(changed, captured []tableCount) []shortfall {
+	var out []shortfall
 	for _, t := range changed {
+		if strings.HasPrefix(t.name, "pg_temp_") {
+			continue
+		}
 		var n int64
 		for _, c := range captured {
 			if c.name == t.name {
@@ -308,10 +327,10 @@ func uncaptured(changed, captured []tableCount) (tableCount, int64, bool) {
 			}
 		}
 		if n < t.rows() {
-			return t, n, true
+			out = append(out, shortfall{t, n})
 		}
 	}
-	return tableCount{}, 0, false
+	return out
 }
 
 // refuseHeld rolls the change back and answers the client with r. When
