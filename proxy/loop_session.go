@@ -484,7 +484,7 @@ func (d *loopDir) sendBefore(pos, requests int, r *screenResult) error {
 // answerFromBelay sends what the screen put in place of a client message.
 func (ls *loopSession) answerFromBelay(r screenResult) error {
 	if r.upstream != nil {
-		if r.raise && !ls.sess.state.sendingRaise(r.midBatch) {
+		if r.raise && !ls.sess.state.sendingRaise(r.midBatch, r.batchStart) {
 			return errShutdown
 		}
 		if !r.raise && !ls.sess.state.sending(r.requests) {

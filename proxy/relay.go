@@ -138,7 +138,7 @@ func (s *session) pumpClient() error {
 func (s *session) answerFromBelay(r screenResult) error {
 	if r.upstream != nil {
 		if r.raise {
-			if !s.state.sendingRaise(r.midBatch) {
+			if !s.state.sendingRaise(r.midBatch, r.batchStart) {
 				return net.ErrClosed
 			}
 			if err := s.writeUpstream(r.upstream); err != nil {

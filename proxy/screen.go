@@ -26,6 +26,10 @@ type screenResult struct {
 	requests int    // ... holding this many requests (raise: always one)
 	raise    bool   // upstream is belay's raise
 	midBatch bool   // the raise's ReadyForQuery must be swallowed
+	// batchStart: the raise is the first message after a Sync, so
+	// PostgreSQL cannot be skipping to Sync after an error: it answers the
+	// raise, with belay's error or, in a failed transaction, its own.
+	batchStart bool
 	client   []byte // belay's own answer to the client
 	// wait: a holding session must not send a new request yet; keep the
 	// message and screen it again when the session's gate opens.
@@ -104,7 +108,7 @@ func (s *session) screenClient(typ byte, msg []byte, unsent int) (screenResult, 
 			return screenResult{client: encodeError("ERROR", v.Refusal.clientError())}, nil
 		}
 		s.localSync = false
-		return screenResult{upstream: raiseQuery(v.Refusal), raise: true, midBatch: true}, nil
+		return screenResult{upstream: raiseQuery(v.Refusal), raise: true, midBatch: true, batchStart: !s.inBatch}, nil
 	case 'S':
 		if s.lockstep {
 			if r, done := s.holdSync(msg); done {

@@ -147,6 +147,30 @@ func testBlockedExtended(t *testing.T, tweak func(*config.Config)) {
 	if err := conn.QueryRow(ctx, "SELECT 'ok'").Scan(&s); err != nil || s != "ok" {
 		t.Fatalf("after rollback: %q %v", s, err)
 	}
+
+	// In a transaction already failed: PostgreSQL answers belay's raise
+	// with its own 25P02, and the raise's ReadyForQuery must still not
+	// reach the client, or every later answer is one request late.
+	if tx, err = conn.Begin(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "SELECT 1/0"); err == nil {
+		t.Fatal("1/0 passed")
+	}
+	err = tx.QueryRow(ctx, "SELECT $1::text || 'blockme'", "x").Scan(&s)
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "25P02" {
+		t.Fatalf("a refused Parse in a failed transaction: %v, want PostgreSQL's 25P02", err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		var n int
+		if err := conn.QueryRow(ctx, "SELECT $1::int", i).Scan(&n); err != nil || n != i {
+			t.Fatalf("answer %d after the failed transaction: %d %v (out of step)", i, n, err)
+		}
+	}
 }
 
 // The exact message sequence a client sees for a refused Parse inside a

@@ -41,6 +41,9 @@ type raise struct {
 	// midBatch: sent inside an extended batch, so its own ReadyForQuery
 	// must not reach the client (the batch's Sync brings one).
 	midBatch bool
+	// answered: PostgreSQL answers it for sure (it opens a batch), even
+	// when its error is not belay's (25P02 in a failed transaction).
+	answered bool
 }
 
 // sending records n requests about to be written upstream. false means
@@ -57,14 +60,14 @@ func (st *sessionState) sending(n int) bool {
 
 // sendingRaise records a Query belay sends so that PostgreSQL raises a
 // refusal. false means shutdown has claimed the session.
-func (st *sessionState) sendingRaise(midBatch bool) bool {
+func (st *sessionState) sendingRaise(midBatch, batchStart bool) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if st.closed {
 		return false
 	}
 	st.pending++
-	st.raises = append(st.raises, raise{z: st.seen + uint64(st.pending), midBatch: midBatch})
+	st.raises = append(st.raises, raise{z: st.seen + uint64(st.pending), midBatch: midBatch, answered: batchStart})
 	st.raisesOut.Add(1)
 	return true
 }
@@ -111,7 +114,7 @@ func (st *sessionState) answered(status byte) (swallow, endNow bool) {
 		raised := st.raised
 		st.raised = false
 		if r.midBatch {
-			if raised {
+			if raised || r.answered {
 				return true, false
 			}
 			// PostgreSQL skipped belay's Query: it was already skipping to

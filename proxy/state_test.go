@@ -76,7 +76,7 @@ func TestSessionStateSwallowsRaiseReadyForQuery(t *testing.T) {
 	var st sessionState
 	st.answered('I')
 	st.sending(2) // two pipelined Syncs
-	st.sendingRaise(true)
+	st.sendingRaise(true, false)
 	st.sending(1) // the batch's own Sync
 	var swallowed []bool
 	for i := 0; i < 4; i++ {
@@ -99,9 +99,9 @@ func TestSessionStateSwallowsRaiseReadyForQuery(t *testing.T) {
 func TestSessionStateRaiseSkippedByServer(t *testing.T) {
 	var st sessionState
 	st.answered('I')
-	st.sendingRaise(true)
+	st.sendingRaise(true, false)
 	st.sending(1) // Sync
-	st.sendingRaise(true)
+	st.sendingRaise(true, false)
 	st.sending(1) // the next batch's Sync
 	if sw, _ := st.answered('I'); sw {
 		t.Fatal("swallowed the Sync's ReadyForQuery of a batch whose raise was skipped")
@@ -128,4 +128,23 @@ func equalBools(a, b []bool) bool {
 		}
 	}
 	return true
+}
+
+// A raise that opens its batch is always answered, even with PostgreSQL's
+// own error (25P02 in a failed transaction, not belay's): its
+// ReadyForQuery is swallowed, and the Sync's passes.
+func TestSessionStateRaiseOpeningBatchAnswered(t *testing.T) {
+	var st sessionState
+	st.answered('E')
+	st.sendingRaise(true, true)
+	st.sending(1) // Sync
+	if sw, _ := st.answered('E'); !sw {
+		t.Fatal("the raise's own ReadyForQuery reached the client")
+	}
+	if sw, _ := st.answered('E'); sw {
+		t.Fatal("swallowed the Sync's answer")
+	}
+	if st.inTransactionBlock() != true {
+		t.Fatal("not idle in the failed transaction after both answers")
+	}
 }
