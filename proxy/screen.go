@@ -30,7 +30,7 @@ type screenResult struct {
 	// PostgreSQL cannot be skipping to Sync after an error: it answers the
 	// raise, with belay's error or, in a failed transaction, its own.
 	batchStart bool
-	client   []byte // belay's own answer to the client
+	client     []byte // belay's own answer to the client
 	// wait: a holding session must not send a new request yet; keep the
 	// message and screen it again when the session's gate opens.
 	wait bool
