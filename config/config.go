@@ -8,6 +8,8 @@ package config
 import (
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/belay-proxy/belay/policy"
 )
 
@@ -31,6 +33,7 @@ type Config struct {
 	Limits    Limits   `yaml:"limits"`
 	Shutdown  Shutdown `yaml:"shutdown"`
 	Metrics   Metrics  `yaml:"metrics"`
+	Capture   Capture  `yaml:"capture"`
 	// PolicySpec is the policy section as written (docs/policy.md); nil
 	// when the file has none. The relay uses the compiled form, Policy().
 	PolicySpec *policy.Spec `yaml:"policy"`
@@ -40,6 +43,15 @@ type Config struct {
 
 	// compiled is PolicySpec compiled by Parse's validation.
 	compiled *policy.Policy
+	// root is the document Parse read, so InFile can tell a value the
+	// file sets from a default.
+	root *yaml.Node
+}
+
+// InFile reports whether the file sets the dotted key (capture.retention),
+// rather than leaving it to its default.
+func (c *Config) InFile(dotted string) bool {
+	return hasKey(c.root, dotted)
 }
 
 // Policy is the compiled policy the relay decides with. Parse and Load
@@ -106,6 +118,23 @@ type Metrics struct {
 	PerUser bool `yaml:"per_user"`
 }
 
+// Capture configures what belay does with its records of changes in the
+// database (docs/capture.md).
+type Capture struct {
+	// Retention is how long before-images and quarantined tables are
+	// kept: `belay purge` without --older-than drops what is older.
+	Retention Age `yaml:"retention"`
+	// StatsDatabaseURL, when set, is where `belay serve` reads its
+	// records for /metrics (belay relays logins and has no credentials of
+	// its own): a URL or key=value string whose role is a member of
+	// belay_undo. The password comes from it or from PGPASSFILE/.pgpass;
+	// it is never logged.
+	StatsDatabaseURL string `yaml:"stats_database_url"`
+}
+
+// DefaultRetention is capture.retention when the file does not say.
+const DefaultRetention = 30 * 24 * time.Hour
+
 // Shutdown configures SIGTERM handling.
 type Shutdown struct {
 	DrainTimeout time.Duration `yaml:"drain_timeout"`
@@ -138,5 +167,6 @@ func Default() *Config {
 			StartupTimeout:  10 * time.Second,
 		},
 		Shutdown: Shutdown{DrainTimeout: 30 * time.Second},
+		Capture:  Capture{Retention: Age(DefaultRetention)},
 	}
 }

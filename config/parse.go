@@ -54,6 +54,7 @@ func Parse(r io.Reader, name string) (*Config, error) {
 	if err := cfg.validate(&root); err != nil {
 		return nil, err
 	}
+	cfg.root = &root
 	return cfg, nil
 }
 

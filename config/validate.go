@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -58,6 +59,15 @@ func (c *Config) validate(root *yaml.Node) error {
 	}
 	if c.Shutdown.DrainTimeout < 0 {
 		v.fail("shutdown.drain_timeout", "must not be negative")
+	}
+	if c.Capture.Retention <= 0 {
+		v.fail("capture.retention", "must be positive (30d, 12h, 90m)")
+	}
+	if c.Capture.StatsDatabaseURL != "" {
+		// pgx's message could quote the text, password and all.
+		if _, err := pgconn.ParseConfig(c.Capture.StatsDatabaseURL); err != nil {
+			v.fail("capture.stats_database_url", "is not a PostgreSQL URL or key=value string that can be read (the text is not repeated: it may hold a password)")
+		}
 	}
 	c.compiled = v.policy(c.PolicySpec)
 	// Without parsing no rule can fire and no write can be told from a
@@ -141,6 +151,31 @@ func positionPath(root *yaml.Node, path []any) (int, int) {
 		n = next
 	}
 	return line, col
+}
+
+// hasKey reports whether the document sets the dotted key.
+func hasKey(root *yaml.Node, dotted string) bool {
+	n := root
+	if n != nil && n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	for _, key := range strings.Split(dotted, ".") {
+		if n != nil && n.Kind == yaml.AliasNode {
+			n = n.Alias
+		}
+		var next *yaml.Node
+		for i := 0; n != nil && n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				next = n.Content[i+1]
+				break
+			}
+		}
+		if next == nil {
+			return false
+		}
+		n = next
+	}
+	return true
 }
 
 func contains(list []string, s string) bool {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/belay-proxy/belay/admin"
 	"github.com/belay-proxy/belay/audit"
+	"github.com/belay-proxy/belay/capture"
 	"github.com/belay-proxy/belay/config"
 	"github.com/belay-proxy/belay/proxy"
 	"github.com/belay-proxy/belay/rules"
@@ -63,6 +64,11 @@ func (c *serveCmd) Run(e *env) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := proxy.NewMetrics(reg)
+	stats := &captureStats{reg: reg, log: log}
+	if err := stats.apply(cfg.Capture.StatsDatabaseURL); err != nil {
+		return &exitError{code: 1, err: err}
+	}
+	defer stats.close()
 	classifier := rules.NewClassifier(rules.Options{CacheBytes: statementCacheBytes, ObserveParse: metrics.ObserveParse})
 	proxy.RegisterCacheStats(reg, classifier.CacheStats)
 	guard := &inspectors{classifier: classifier, metrics: metrics, log: log}
@@ -114,7 +120,7 @@ func (c *serveCmd) Run(e *env) error {
 			return nil
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
-				c.reload(srv, guard, metrics, log, cfg)
+				c.reload(srv, guard, stats, metrics, log, cfg)
 				continue
 			}
 			return c.drain(srv, ln, stop, log)
@@ -124,7 +130,7 @@ func (c *serveCmd) Run(e *env) error {
 
 // reload re-reads the file on SIGHUP; an invalid file leaves the running
 // configuration in place.
-func (c *serveCmd) reload(srv *proxy.Server, guard *inspectors, metrics *proxy.Metrics, log *zap.Logger, started *config.Config) {
+func (c *serveCmd) reload(srv *proxy.Server, guard *inspectors, stats *captureStats, metrics *proxy.Metrics, log *zap.Logger, started *config.Config) {
 	cfg, err := c.load()
 	if err == nil {
 		var insp proxy.Inspector
@@ -140,8 +146,67 @@ func (c *serveCmd) reload(srv *proxy.Server, guard *inspectors, metrics *proxy.M
 	if cfg.Listen != started.Listen || cfg.AdminListen != started.AdminListen {
 		log.Warn("listen addresses change only on restart", zap.String("listen", started.Listen), zap.String("admin_listen", started.AdminListen))
 	}
+	// A reload applies capture.stats_database_url: set, changed or removed.
+	if err := stats.apply(cfg.Capture.StatsDatabaseURL); err != nil {
+		log.Error("capture stats: keeping the previous setting", zap.Error(err))
+	}
 	metrics.ConfigReloads.WithLabelValues("ok").Inc()
 	log.Info("config reloaded", zap.String("config", c.Config))
+}
+
+// captureStats keeps the collector of belay's records (capture.Stats)
+// registered while capture.stats_database_url is set, following the URL
+// across reloads. The URL may hold a password: only Target is logged.
+type captureStats struct {
+	reg   *prometheus.Registry
+	log   *zap.Logger
+	url   string
+	stats *capture.Stats
+}
+
+// apply registers, replaces or removes the collector for url ("" for none).
+func (s *captureStats) apply(url string) error {
+	if url == s.url {
+		return nil
+	}
+	var next *capture.Stats
+	if url != "" {
+		var err error
+		if next, err = capture.NewStats(url, s.report); err != nil {
+			return err
+		}
+	}
+	if s.stats != nil {
+		s.reg.Unregister(s.stats)
+		s.stats.Close()
+	}
+	s.url, s.stats = url, next
+	if next == nil {
+		s.log.Info("capture stats off")
+		return nil
+	}
+	if err := s.reg.Register(next); err != nil {
+		next.Close()
+		s.url, s.stats = "", nil
+		return fmt.Errorf("capture stats: %w", err)
+	}
+	s.log.Info("capture stats on /metrics", zap.String("from", next.Target()))
+	return nil
+}
+
+// report logs the start and the end of each run of failed reads.
+func (s *captureStats) report(err error) {
+	if err != nil {
+		s.log.Warn("capture stats unavailable (belay_capture_stats_up 0)", zap.Error(err))
+		return
+	}
+	s.log.Info("capture stats available again")
+}
+
+func (s *captureStats) close() {
+	if s.stats != nil {
+		s.stats.Close()
+	}
 }
 
 // drain stops accepting, lets sessions finish up to the drain timeout,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/sys/unix"
 
 	"github.com/belay-proxy/belay/capture"
@@ -42,6 +45,9 @@ func (c *undoCmd) Run(e *env) error {
 		}
 	}
 	plan, err := capture.Undo(ctx, conn, c.Change, opts)
+	if !c.DryRun {
+		c.record(ctx, e, conn, plan, err)
+	}
 	switch {
 	case errors.Is(err, capture.ErrConflicts):
 		printPlan(e.stdout, plan)
@@ -61,6 +67,22 @@ func (c *undoCmd) Run(e *env) error {
 	}
 	fmt.Fprintf(e.stdout, "change %d undone, recorded as change %d (undo that with: belay undo %d)\n", c.Change, plan.Undo, plan.Undo)
 	return nil
+}
+
+// record adds the attempt's outcome to belay.undo_attempts. Failing to is
+// said on stderr and changes nothing else: the undo's own result stands.
+func (c *undoCmd) record(ctx context.Context, e *env, conn *pgx.Conn, plan capture.Plan, undoErr error) {
+	// An undo Ctrl-C interrupted is recorded too, if the connection lives.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, err := capture.RecordUndoAttempt(ctx, conn, c.Change, plan, undoErr); err != nil {
+		hint := ""
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "42883" { // undefined_function: a schema before version 8
+			hint = " (belay init adds belay.undo_attempts)"
+		}
+		fmt.Fprintf(e.stderr, "belay undo: warning: %v%s\n", err, hint)
+	}
 }
 
 // printPlan shows what undo does per table, and each conflict.
