@@ -47,7 +47,7 @@ const (
 	stepCheck    ownStep = iota + 1 // count what the client's request wrote
 	stepFinish                      // COMMIT, ROLLBACK or ROLLBACK-and-fail; then answer the client
 	stepExpire                      // the hold timed out: roll back, leave an aborted transaction
-	stepBaseline                    // the counts before an extended batch that may write
+	stepBaseline                    // the counts at the head of an extended batch that may write (no ReadyForQuery of its own)
 	stepRecord                      // record the change (belay.record_change), then hold it
 )
 
@@ -77,6 +77,9 @@ type holdState struct {
 
 	phase holdPhase
 	step  ownStep
+	// baselineCloses counts the baseline's CloseCompletes: the second is
+	// its last answer.
+	baselineCloses int
 	// prefixLeft counts the CommandCompletes of belay's BEGIN prefix still
 	// to remove; inOwn and ownDone track belay's Query inside a batch.
 	prefixLeft int

@@ -179,10 +179,10 @@ func (s *session) batchBaseline(watch bool) screenResult {
 		return forwardIt
 	}
 	h.phase, h.step, h.afterBaseline = phaseOwn, stepBaseline, phaseIdle
-	h.ownErr, h.checked = nil, false
+	h.ownErr, h.checked, h.baselineCloses = nil, false, 0
 	h.engaged.Store(true)
 	s.state.setHoldBusy()
-	return screenResult{forward: true, before: baselineRequest(), beforeRequests: 1}
+	return screenResult{forward: true, before: baselineRequest()}
 }
 
 // holdParse notes what a holding session's Parse prepares; rewrite is the

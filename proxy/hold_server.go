@@ -86,6 +86,9 @@ func (s *session) holdServer(typ byte, msg []byte) holdAct {
 			return holdAct{own: true}
 		})
 	case phaseOwn:
+		if h.step == stepBaseline {
+			return s.baselineMessage(typ, msg)
+		}
 		return s.ownMessage(typ, msg, s.ownAnswered)
 	}
 	// Idle: watch transactions end.
@@ -145,6 +148,46 @@ func (s *session) ownMessage(typ byte, msg []byte, done func(status byte) holdAc
 		return done(msg[headerLen])
 	}
 	return holdAct{own: true}
+}
+
+// baselineMessage takes PostgreSQL's answers to the baseline, which heads
+// the client's batch without a Sync of its own (baselineRequest): its
+// ParseComplete, BindComplete, row, CommandComplete and two
+// CloseCompletes, or the error that fails the batch.
+func (s *session) baselineMessage(typ byte, msg []byte) holdAct {
+	h := &s.hold
+	switch typ {
+	case 'A', 'S':
+		return holdAct{}
+	case 'D':
+		if c, err := parseCheckRow(msg); err == nil {
+			h.base, h.baseKnown = c, true
+		}
+	case 'E':
+		// PostgreSQL skips the client's batch to its Sync: the client
+		// learns why, as from an error of its own first message.
+		h.baseKnown = false
+		return s.baselineDone(holdAct{own: true, client: msg})
+	case '3':
+		h.baselineCloses++
+		if h.baselineCloses == 2 {
+			return s.baselineDone(holdAct{own: true})
+		}
+	}
+	return holdAct{own: true}
+}
+
+// baselineDone hands the stream back to the client's batch.
+func (s *session) baselineDone(act holdAct) holdAct {
+	h := &s.hold
+	if h.afterBaseline == phaseBatch { // the batch's Sync was screened meanwhile
+		h.phase = phaseBatch
+		h.ownErr, h.checked = nil, false
+		return act
+	}
+	h.phase = phaseIdle
+	act.endNow = s.state.holdDone()
+	return act
 }
 
 // noteTag adds a CommandComplete's rows to what the request reported.
@@ -209,16 +252,6 @@ func (s *session) ownAnswered(status byte) holdAct {
 		}
 		h.change = h.record
 		return s.holdWritten()
-	case stepBaseline:
-		if h.ownErr == nil && h.checked {
-			h.base, h.baseKnown = h.check, true
-		}
-		if h.afterBaseline == phaseBatch { // the batch's Sync went out meanwhile
-			h.phase = phaseBatch
-			return holdAct{own: true}
-		}
-		h.phase = phaseIdle
-		return holdAct{own: true, endNow: s.state.holdDone()}
 	}
 	out := append(h.answer, readyForQuery(status)...)
 	h.answer = nil

@@ -146,7 +146,11 @@ var baselineName = holdMarker + "_base"
 
 // baselineRequest asks for the counts before an extended batch. It uses
 // the extended protocol with names of its own, so the client's unnamed
-// statement and portal stay as they are.
+// statement and portal stay as they are, and no Sync: it runs at the head
+// of the client's batch, in the batch's transaction. With a Sync of its
+// own the backend would go idle outside a transaction in between, where
+// PostgreSQL may flush the counters the baseline read (at most once a
+// second), and the batch's rows would be under-counted.
 func baselineRequest() []byte {
 	var b []byte
 	b, _ = (&pgproto3.Parse{Name: baselineName, Query: checkSQL}).Encode(b)
@@ -154,7 +158,6 @@ func baselineRequest() []byte {
 	b, _ = (&pgproto3.Execute{Portal: baselineName}).Encode(b)
 	b, _ = (&pgproto3.Close{ObjectType: 'P', Name: baselineName}).Encode(b)
 	b, _ = (&pgproto3.Close{ObjectType: 'S', Name: baselineName}).Encode(b)
-	b, _ = (&pgproto3.Sync{}).Encode(b)
 	return b
 }
 
@@ -316,6 +319,11 @@ func parseError(msg []byte) *pgError {
 func quarantineSQL(tables []rules.TableUse, missingOK bool) string {
 	var b strings.Builder
 	b.WriteString("DECLARE r regclass; BEGIN ")
+	// Without belay init there is no quarantine: say so, not PostgreSQL's
+	// "schema belay does not exist".
+	fmt.Fprintf(&b, "IF pg_catalog.to_regprocedure('belay.quarantine(regclass)') IS NULL THEN RAISE EXCEPTION USING ERRCODE = %s, MESSAGE = %s, HINT = %s; END IF; ",
+		sqlString(sqlstateHoldFailed), sqlString("belay: drop-table: belay's schema is not in this database, so the table cannot be kept in quarantine; nothing was dropped"),
+		sqlString("An administrator runs: belay init --database-url <this database> (docs/capture.md)."))
 	for _, t := range tables {
 		name := quoteIdent(t.Name)
 		if t.Schema != "" {
