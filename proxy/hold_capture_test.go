@@ -27,6 +27,28 @@ func (capturingHolder) StartupParams(*SessionInfo) map[string]string {
 	return map[string]string{captureSetting: "on"}
 }
 
+// capturedTable creates a fresh database after belay init, with a table
+// of ten rows (holdTable's) that has capture on; it returns the
+// database's name and a direct connection to it.
+func capturedTable(t *testing.T, table string) (string, *pgx.Conn) {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(testpg.FreshDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct := holdTableIn(t, cfg.Database, table)
+	db := stdlib.OpenDB(*cfg)
+	defer db.Close()
+	ctx := context.Background()
+	if _, err := capture.Init(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := capture.Enable(ctx, db, []string{table}); err != nil {
+		t.Fatal(err)
+	}
+	return cfg.Database, direct
+}
+
 // A capturing profile records each held change in belay.changes (its id
 // names the change) and keeps the before-images; a write to a table
 // without capture triggers is rolled back.
@@ -34,28 +56,17 @@ func TestHoldCaptures(t *testing.T) { transports(t, testHoldCaptures) }
 
 func testHoldCaptures(t *testing.T, tweak func(*config.Config)) {
 	table := tableName(t, tweak)
-	direct := holdTable(t, table)
-	bare := holdTable(t, table+"_bare")
+	database, direct := capturedTable(t, table)
+	bare := holdTableIn(t, database, table+"_bare")
 	ctx := context.Background()
-	cfg, err := pgx.ParseConfig(testpg.DSN(testpg.Upstream(t), "postgres"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := stdlib.OpenDB(*cfg)
-	defer db.Close()
-	if _, err := capture.Init(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := capture.Enable(ctx, db, []string{table}); err != nil {
-		t.Fatal(err)
-	}
 	p := holdingProfile(time.Minute)
 	p.Capture = true
 	ts := startServerWith(t, tweak, capturingHolder{holder{p}})
+	inDatabase := func(c *pgx.ConnConfig) { c.Database = database }
 	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeCacheStatement} {
 		var mu sync.Mutex
 		var notices []string
-		conn := ts.connect(t, func(c *pgx.ConnConfig) {
+		conn := ts.connect(t, inDatabase, func(c *pgx.ConnConfig) {
 			c.DefaultQueryExecMode = mode
 			c.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
 				mu.Lock()
@@ -110,27 +121,16 @@ func TestHoldUncapturedAllowed(t *testing.T) { transports(t, testHoldUncapturedA
 
 func testHoldUncapturedAllowed(t *testing.T, tweak func(*config.Config)) {
 	table := tableName(t, tweak)
-	direct := holdTable(t, table)
-	bare := holdTable(t, table+"_bare")
+	database, direct := capturedTable(t, table)
+	bare := holdTableIn(t, database, table+"_bare")
 	ctx := context.Background()
-	cfg, err := pgx.ParseConfig(testpg.DSN(testpg.Upstream(t), "postgres"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := stdlib.OpenDB(*cfg)
-	defer db.Close()
-	if _, err := capture.Init(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := capture.Enable(ctx, db, []string{table}); err != nil {
-		t.Fatal(err)
-	}
 	p := holdingProfile(time.Minute)
 	p.Capture, p.AllowUncaptured = true, true
 	ts := startServerWith(t, tweak, capturingHolder{holder{p}})
 	var mu sync.Mutex
 	var notices []string
-	conn := ts.connect(t, func(c *pgx.ConnConfig) {
+	inDatabase := func(c *pgx.ConnConfig) { c.Database = database }
+	conn := ts.connect(t, inDatabase, func(c *pgx.ConnConfig) {
 		c.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
 			mu.Lock()
 			notices = append(notices, n.Message+"\n"+n.Detail)
@@ -168,7 +168,7 @@ func testHoldUncapturedAllowed(t *testing.T, tweak func(*config.Config)) {
 	// Temporary tables, in a profile that refuses what it cannot capture.
 	refusing := holdingProfile(time.Minute)
 	refusing.Capture = true
-	conn = startServerWith(t, tweak, capturingHolder{holder{refusing}}).connect(t)
+	conn = startServerWith(t, tweak, capturingHolder{holder{refusing}}).connect(t, inDatabase)
 	if _, err := conn.Exec(ctx, "CREATE TEMPORARY TABLE scratch AS SELECT generate_series(1, 3) AS id"); err != nil {
 		t.Fatal(err)
 	}

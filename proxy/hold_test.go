@@ -42,8 +42,14 @@ func holdingProfile(timeout time.Duration) *policy.Profile {
 // sessions (a temporary table would not be).
 func holdTable(t *testing.T, name string) *pgx.Conn {
 	t.Helper()
+	return holdTableIn(t, "postgres", name)
+}
+
+// holdTableIn is holdTable in another database.
+func holdTableIn(t *testing.T, database, name string) *pgx.Conn {
+	t.Helper()
 	ctx := context.Background()
-	direct, err := pgx.Connect(ctx, testpg.DSN(testpg.Upstream(t), "postgres"))
+	direct, err := pgx.Connect(ctx, testpg.DSN(testpg.Upstream(t), database))
 	if err != nil {
 		t.Fatal(err)
 	}
