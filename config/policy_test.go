@@ -36,15 +36,22 @@ func TestShippedPolicies(t *testing.T) {
 		t.Errorf("interactive hold %v row_cap %d table_row_caps %v hold_timeout %v hold_lock_timeout %v hold_statement_timeout %v",
 			interactive.Hold, interactive.RowCap, interactive.TableRowCaps, interactive.HoldTimeout, interactive.HoldLockTimeout, interactive.HoldStatementTimeout)
 	}
-	if apps.Hold || apps.RowCap != 0 {
+	if !interactive.Capture || interactive.AllowUncaptured || interactive.PreviewValues {
+		t.Errorf("interactive capture %v, allow uncaptured %v, preview values %v; want capture, refuse, names only",
+			interactive.Capture, interactive.AllowUncaptured, interactive.PreviewValues)
+	}
+	if apps.Hold || apps.RowCap != 0 || apps.Capture {
 		t.Errorf("applications hold %v row_cap %d, want no hold", apps.Hold, apps.RowCap)
 	}
 	appsBlock := map[rules.RuleID]bool{rules.RuleNoWhere: true, rules.RuleConstantWhere: true, rules.RuleUnparsable: true,
 		rules.RuleTooComplex: true, rules.RuleUnknownStatement: true, rules.RuleUnknownPrepared: true, rules.RuleProtectedSchema: true}
 	for _, id := range rules.All() {
 		want := policy.Block
-		if id == rules.RuleOpaqueCode || id == rules.RuleSetRole {
+		switch id {
+		case rules.RuleOpaqueCode, rules.RuleSetRole:
 			want = policy.Audit
+		case rules.RuleDropTable:
+			want = policy.Quarantine
 		}
 		if got := interactive.Action(id); got != want {
 			t.Errorf("interactive %s = %v, want %v", id, got, want)

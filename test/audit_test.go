@@ -41,12 +41,12 @@ func TestAudit(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	_, errOut, err := runPsql(t, p.DSN("test", "postgres")+" application_name=belay-audit-psql",
+	_, errOut, err := runPsql(t, p.DSN(upstreamDatabase, "postgres")+" application_name=belay-audit-psql",
 		"-c", "SELECT 4242 AS audit_a; SELECT 'secret-literal'::text AS audit_b")
 	if err != nil {
 		t.Fatalf("psql: %v\n%s", err, errOut)
 	}
-	conn := connectWith(t, p.URL("test", "postgres"), func(c *pgx.ConnConfig) {
+	conn := connectWith(t, p.URL(upstreamDatabase, "postgres"), func(c *pgx.ConnConfig) {
 		c.RuntimeParams["application_name"] = "belay-audit-pgx"
 		c.DefaultQueryExecMode = pgx.QueryExecModeExec
 	})
@@ -88,7 +88,7 @@ func TestAudit(t *testing.T) {
 				continue
 			}
 			seen[marker]++
-			if l.User != "postgres" || l.Database != "test" || l.ApplicationName != w.ApplicationName ||
+			if l.User != "postgres" || l.Database != upstreamDatabase || l.ApplicationName != w.ApplicationName ||
 				!strings.HasPrefix(l.ClientAddr, "127.0.0.1") || l.Fingerprint == "" ||
 				l.Decision != "allow" || l.Protocol != w.Protocol || !placeholder.MatchString(l.Statement) {
 				t.Errorf("audit line for %s: %s\nwant user postgres, database test, application_name %s, "+

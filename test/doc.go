@@ -8,7 +8,7 @@
 // test starts its own belay on free ports with startBelay and connects to it:
 //
 //	p := startBelay(t, belayOpts{})
-//	out, _, err := runPsql(t, p.DSN("test", "postgres"), "-Atc", "SELECT 1")
+//	out, _, err := runPsql(t, p.DSN(upstreamDatabase, "postgres"), "-Atc", "SELECT 1")
 //
 // With BELAY_TEST_DIRECT=1 nothing is built and startBelay returns the upstream
 // itself, which proves that what a test expects is what PostgreSQL does; tests

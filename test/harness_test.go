@@ -42,8 +42,10 @@ import (
 )
 
 const (
-	upstreamUser     = "postgres"
-	upstreamDatabase = "test"
+	upstreamUser = "postgres"
+	// baseDatabase is the database every PostgreSQL the tests use has;
+	// each run works in a database of its own (upstreamDatabase).
+	baseDatabase = "test"
 	readyTimeout     = 15 * time.Second
 	stopTimeout      = 10 * time.Second
 	psqlTimeout      = 60 * time.Second
@@ -58,6 +60,10 @@ var (
 	upstream string
 	// directMode makes startBelay point clients straight at upstream.
 	directMode = os.Getenv("BELAY_TEST_DIRECT") == "1"
+	// upstreamDatabase is this run's own database, created by TestMain and
+	// dropped after: belay's schema (belay init) and the tests' tables
+	// start afresh each run, whatever an earlier run left.
+	upstreamDatabase = fmt.Sprintf("belay_e2e_%d", os.Getpid())
 	// raceMode is set when belay is built with the race detector.
 	raceMode = os.Getenv("BELAY_TEST_RACE") == "1"
 )
@@ -71,7 +77,7 @@ func startCluster(ctx context.Context) (addr string, stop func(), err error) {
 		return "", nil, err
 	}
 	stop = func() { _ = c.Close() }
-	if err := c.Exec(ctx, "CREATE DATABASE "+upstreamDatabase); err != nil {
+	if err := c.Exec(ctx, "CREATE DATABASE "+baseDatabase); err != nil {
 		stop()
 		return "", nil, err
 	}
@@ -112,7 +118,43 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer stop()
+	drop, err := createRunDatabase()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "belay test: %v\n", err)
+		return 1
+	}
+	defer drop()
 	return m.Run()
+}
+
+// createRunDatabase creates upstreamDatabase and returns what drops it.
+func createRunDatabase() (drop func(), err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, upstreamDSN(baseDatabase))
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", baseDatabase, err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+upstreamDatabase+" WITH (FORCE)"); err != nil {
+		return nil, fmt.Errorf("drop a stale %s: %w", upstreamDatabase, err)
+	}
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+upstreamDatabase); err != nil {
+		return nil, fmt.Errorf("create %s: %w", upstreamDatabase, err)
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, upstreamDSN(baseDatabase))
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "belay test: drop %s: %v\n", upstreamDatabase, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+upstreamDatabase+" WITH (FORCE)"); err != nil {
+			fmt.Fprintf(os.Stderr, "belay test: drop %s: %v\n", upstreamDatabase, err)
+		}
+	}, nil
 }
 
 // findModuleRoot returns the directory of go.mod, asking the go command.
@@ -181,7 +223,7 @@ func findUpstream() (stop func(), err error) {
 func pingPostgres(addr string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, dsnFor(addr, upstreamDatabase, upstreamUser))
+	conn, err := pgx.Connect(ctx, dsnFor(addr, baseDatabase, upstreamUser))
 	if err != nil {
 		return err
 	}
@@ -635,7 +677,7 @@ func tableThroughBelay(t *testing.T, columns string) (context.Context, *pgx.Conn
 	p := startBelay(t, belayOpts{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
-	conn := connect(t, p.URL("test", "postgres"))
+	conn := connect(t, p.URL(upstreamDatabase, "postgres"))
 	tbl := tableName(t)
 	if _, err := conn.Exec(ctx, "CREATE TABLE "+tbl+" ("+columns+")"); err != nil {
 		t.Fatal(err)

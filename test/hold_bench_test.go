@@ -26,16 +26,16 @@ func BenchmarkHeldUpdateCommit(b *testing.B) {
 	cfg := strings.NewReplacer("sslmode: prefer", "sslmode: disable", "output: stdout", "output: off").Replace(string(raw))
 	p := startBelay(b, belayOpts{ConfigYAML: cfg})
 	table := "hold_bench"
-	direct := connectDirect(b, "test")
+	direct := connectDirect(b, upstreamDatabase)
 	ctx := context.Background()
 	if _, err := direct.Exec(ctx, fmt.Sprintf("DROP TABLE IF EXISTS %[1]s; CREATE TABLE %[1]s (id int PRIMARY KEY, n bigint); INSERT INTO %[1]s SELECT g, 0 FROM generate_series(1, 1000) g", table)); err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _, _ = direct.Exec(ctx, "DROP TABLE IF EXISTS "+table) })
 	for _, target := range []struct{ name, dsn string }{
-		{"direct", upstreamDSN("test")},
-		{"belay-not-held", p.DSN("test", upstreamUser) + " application_name=bench"},
-		{"belay-held", p.DSN("test", upstreamUser) + " application_name=psql"},
+		{"direct", upstreamDSN(upstreamDatabase)},
+		{"belay-not-held", p.DSN(upstreamDatabase, upstreamUser) + " application_name=bench"},
+		{"belay-held", p.DSN(upstreamDatabase, upstreamUser) + " application_name=psql"},
 	} {
 		b.Run(target.name, func(b *testing.B) {
 			conn := connectWith(b, target.dsn, func(c *pgx.ConnConfig) { c.OnNotice = nil })

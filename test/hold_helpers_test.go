@@ -35,10 +35,10 @@ type holdConfigOpts struct {
 	NoEventLoop bool   // event_loop: false: the goroutine relay
 	// TableRowCaps is added to the interactive profile (table: N lines).
 	TableRowCaps map[string]int
-	// Capture turns on the interactive profile's capture (docs/capture.md).
+	// Capture keeps the interactive profile's capture and its drop-table:
+	// quarantine, as shipped. Without it both are off: the hold tests'
+	// tables carry no capture triggers, and their writes would be refused.
 	Capture bool
-	// QuarantineDrops makes its drop-table action quarantine (needs Capture).
-	QuarantineDrops bool
 }
 
 // holdConfig is configs/belay.yaml with the changes in o. It fails the test
@@ -66,11 +66,10 @@ func holdConfig(t testing.TB, o holdConfigOpts) string {
 	if o.NoEventLoop {
 		replace("event_loop: true ", "event_loop: false ")
 	}
-	if o.Capture {
-		replace("      # capture: true ", "      capture: true   ")
-	}
-	if o.QuarantineDrops {
-		replace("        set-role: audit ", "        drop-table: quarantine\n        set-role: audit ")
+	if !o.Capture {
+		replace("      capture: true\n", "      capture: false\n")
+		replace("      uncaptured: refuse ", "      # uncaptured: refuse ")
+		replace("        drop-table: quarantine ", "        # drop-table: quarantine ")
 	}
 	if len(o.TableRowCaps) > 0 {
 		var b strings.Builder

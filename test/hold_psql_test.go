@@ -450,11 +450,11 @@ func TestHoldPsqlTmux(t *testing.T) {
 	p := startHoldBelay(t, holdConfigOpts{HoldTimeout: holdTimeoutLong})
 	tbl := holdTable(t, 3)
 	s := startTmuxPsql(t, p.DSN(upstreamDatabase, upstreamUser))
-	s.waitPrompt(0, "test=#")
+	s.waitPrompt(0, upstreamDatabase+"=#")
 
 	before := len(s.pane())
 	s.typeLine("UPDATE " + tbl + " SET note = 'typed' WHERE id = 2;")
-	s.waitPrompt(before, "test=*#", "UPDATE 1",
+	s.waitPrompt(before, upstreamDatabase+"=*#", "UPDATE 1",
 		"NOTICE:  00000: belay: change ", " is held: 1 row changed (public."+tbl+": 1 updated)",
 		"HINT:  COMMIT to apply, ROLLBACK to discard")
 	if got := noteOf(t, tbl, 2); got != "a" {
@@ -463,7 +463,7 @@ func TestHoldPsqlTmux(t *testing.T) {
 
 	before = len(s.pane())
 	s.typeLine("COMMIT;")
-	s.waitPrompt(before, "test=#", " committed: 1 row applied", "COMMIT")
+	s.waitPrompt(before, upstreamDatabase+"=#", " committed: 1 row applied", "COMMIT")
 	if got := noteOf(t, tbl, 2); got != "typed" {
 		t.Fatalf("row 2 is %q after COMMIT, want typed", got)
 	}
@@ -471,7 +471,7 @@ func TestHoldPsqlTmux(t *testing.T) {
 	// A write over the cap from the prompt: refused, the prompt idle.
 	before = len(s.pane())
 	s.typeLine("UPDATE " + tbl + " SET note = 'x' WHERE id > 0 LIMIT 1;")
-	s.waitPrompt(before, "test=#", "ERROR:  21000: belay: LIMIT 1: the statement changed 3 rows; it was rolled back")
+	s.waitPrompt(before, upstreamDatabase+"=#", "ERROR:  21000: belay: LIMIT 1: the statement changed 3 rows; it was rolled back")
 	if n := notesNot(t, tbl); n != 1 {
 		t.Fatalf("%d rows changed, want 1", n)
 	}
@@ -486,20 +486,20 @@ func TestHoldPsqlTmuxTimeout(t *testing.T) {
 	p := startHoldBelay(t, holdConfigOpts{HoldTimeout: holdTimeoutShort})
 	tbl := holdTable(t, 3)
 	s := startTmuxPsql(t, p.DSN(upstreamDatabase, upstreamUser))
-	s.waitPrompt(0, "test=#")
+	s.waitPrompt(0, upstreamDatabase+"=#")
 
 	before := len(s.pane())
 	s.typeLine("DELETE FROM " + tbl + " WHERE id = 3;")
-	s.waitPrompt(before, "test=*#", "DELETE 1", " is held: 1 row changed (public."+tbl+": 1 deleted)", "after 2s idle.")
+	s.waitPrompt(before, upstreamDatabase+"=*#", "DELETE 1", " is held: 1 row changed (public."+tbl+": 1 deleted)", "after 2s idle.")
 	waitMetric(t, p, holdsOutcome("timeout"), 1, 10*time.Second)
 	requireUnlocked(t, tbl, 3)
 
 	before = len(s.pane())
 	s.typeLine("SELECT count(*) FROM " + tbl + ";")
-	s.waitPrompt(before, "test=!#", "ERROR:  25P03: belay: change ", " was rolled back: no COMMIT came within the hold timeout of 2s")
+	s.waitPrompt(before, upstreamDatabase+"=!#", "ERROR:  25P03: belay: change ", " was rolled back: no COMMIT came within the hold timeout of 2s")
 	before = len(s.pane())
 	s.typeLine("ROLLBACK;")
-	s.waitPrompt(before, "test=#", "ROLLBACK")
+	s.waitPrompt(before, upstreamDatabase+"=#", "ROLLBACK")
 	if n := directInt(t, "SELECT count(*) FROM "+tbl); n != 3 {
 		t.Fatalf("%d rows after the timeout, want 3", n)
 	}

@@ -83,7 +83,7 @@ func TestPsqlLargeValue(t *testing.T) {
 	t.Parallel()
 	p := startBelay(t, belayOpts{})
 	file := filepath.Join(t.TempDir(), "out")
-	_, errOut, err := runPsql(t, p.DSN("test", "postgres"), "-At", "-o", file,
+	_, errOut, err := runPsql(t, p.DSN(upstreamDatabase, "postgres"), "-At", "-o", file,
 		"-c", fmt.Sprintf("SELECT repeat('x', %d)", largeValue))
 	if err != nil {
 		t.Fatalf("psql: %v\n%s", err, errOut)
@@ -106,7 +106,7 @@ func TestPgxLargeValue(t *testing.T) {
 	p := startBelay(t, belayOpts{})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	conn := connect(t, p.URL("test", "postgres"))
+	conn := connect(t, p.URL(upstreamDatabase, "postgres"))
 
 	value := make([]byte, largeValue)
 	for i := range value {
@@ -144,7 +144,7 @@ func TestPgxLargeResultStreams(t *testing.T) {
 	p := startBelay(t, belayOpts{})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	conn := connect(t, p.URL("test", "postgres"))
+	conn := connect(t, p.URL(upstreamDatabase, "postgres"))
 
 	const rows, rowSize = 512, 1 << 20
 	// text values are the same bytes in text and binary format

@@ -20,7 +20,7 @@ func TestMetrics(t *testing.T) {
 	defer cancel()
 
 	const statements = 5
-	conn := connect(t, p.URL("test", "postgres"))
+	conn := connect(t, p.URL(upstreamDatabase, "postgres"))
 	for i := 0; i < statements; i++ {
 		if _, err := conn.Exec(ctx, "SELECT 1"); err != nil {
 			t.Fatal(err)

@@ -20,7 +20,7 @@ func TestPgxCopy(t *testing.T) {
 	p := startBelay(t, belayOpts{})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	conn := connect(t, p.URL("test", "postgres"))
+	conn := connect(t, p.URL(upstreamDatabase, "postgres"))
 	tbl := tableName(t)
 	if _, err := conn.Exec(ctx, "CREATE TABLE "+tbl+" (id int PRIMARY KEY, note text)"); err != nil {
 		t.Fatal(err)

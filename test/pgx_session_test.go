@@ -21,8 +21,8 @@ func TestPgxListenNotify(t *testing.T) {
 	p := startBelay(t, belayOpts{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	listener := connect(t, p.URL("test", "postgres"))
-	notifier := connect(t, p.URL("test", "postgres"))
+	listener := connect(t, p.URL(upstreamDatabase, "postgres"))
+	notifier := connect(t, p.URL(upstreamDatabase, "postgres"))
 	channel := identName(t)
 
 	if _, err := listener.Exec(ctx, "LISTEN "+channel); err != nil {
@@ -68,7 +68,7 @@ func TestPgxContextCancel(t *testing.T) {
 	// the read, and close the connection.
 	t.Run("deadline", func(t *testing.T) {
 		t.Parallel()
-		conn := connect(t, p.URL("test", "postgres"))
+		conn := connect(t, p.URL(upstreamDatabase, "postgres"))
 		err := sleepWithTimeout(t, conn)
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("error %v, want context.DeadlineExceeded", err)
@@ -76,7 +76,7 @@ func TestPgxContextCancel(t *testing.T) {
 		if !conn.IsClosed() {
 			t.Errorf("connection still open after a deadline cancel")
 		}
-		fresh := connect(t, p.URL("test", "postgres"))
+		fresh := connect(t, p.URL(upstreamDatabase, "postgres"))
 		var one int
 		if err := fresh.QueryRow(context.Background(), "SELECT 1").Scan(&one); err != nil {
 			t.Errorf("new connection after cancel: %v", err)
@@ -88,7 +88,7 @@ func TestPgxContextCancel(t *testing.T) {
 	// and the connection stays usable.
 	t.Run("cancel request", func(t *testing.T) {
 		t.Parallel()
-		conn := connectWith(t, p.URL("test", "postgres"), func(c *pgx.ConnConfig) {
+		conn := connectWith(t, p.URL(upstreamDatabase, "postgres"), func(c *pgx.ConnConfig) {
 			c.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
 				return &pgconn.CancelRequestContextWatcherHandler{Conn: pc, DeadlineDelay: 5 * time.Second}
 			}
@@ -129,7 +129,7 @@ func TestPgxParameterStatus(t *testing.T) {
 	p := startBelay(t, belayOpts{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conn := connectWith(t, p.URL("test", "postgres"), func(c *pgx.ConnConfig) {
+	conn := connectWith(t, p.URL(upstreamDatabase, "postgres"), func(c *pgx.ConnConfig) {
 		c.RuntimeParams["application_name"] = "belay-start"
 	})
 	status := func(name, want string) {

@@ -34,7 +34,7 @@ func TestPgxQueryModes(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			conn := connectWith(t, p.URL("test", "postgres"), func(c *pgx.ConnConfig) {
+			conn := connectWith(t, p.URL(upstreamDatabase, "postgres"), func(c *pgx.ConnConfig) {
 				c.DefaultQueryExecMode = mode
 			})
 			tbl := tableName(t)
@@ -110,7 +110,7 @@ func TestPgxPrepared(t *testing.T) {
 	p := startBelay(t, belayOpts{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conn := connect(t, p.URL("test", "postgres"))
+	conn := connect(t, p.URL(upstreamDatabase, "postgres"))
 
 	if _, err := conn.Prepare(ctx, "double", "SELECT $1::int * 2"); err != nil {
 		t.Fatal(err)
@@ -234,7 +234,7 @@ func TestPgxManyConnections(t *testing.T) {
 	conns := make([]*pgx.Conn, workers)
 	for w := range conns {
 		mode := execModes[w%len(execModes)]
-		conns[w] = connectWith(t, p.URL("test", "postgres"), func(c *pgx.ConnConfig) {
+		conns[w] = connectWith(t, p.URL(upstreamDatabase, "postgres"), func(c *pgx.ConnConfig) {
 			c.DefaultQueryExecMode = mode
 		})
 	}

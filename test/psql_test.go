@@ -17,7 +17,7 @@ import (
 func TestPsqlMultiStatement(t *testing.T) {
 	t.Parallel()
 	p := startBelay(t, belayOpts{})
-	out, errOut, err := runPsql(t, p.DSN("test", "postgres"), "-At", "-c", "SELECT 1; SELECT 2")
+	out, errOut, err := runPsql(t, p.DSN(upstreamDatabase, "postgres"), "-At", "-c", "SELECT 1; SELECT 2")
 	if err != nil {
 		t.Fatalf("psql: %v\n%s", err, errOut)
 	}
@@ -29,7 +29,7 @@ func TestPsqlMultiStatement(t *testing.T) {
 func TestPsqlError(t *testing.T) {
 	t.Parallel()
 	p := startBelay(t, belayOpts{})
-	out, errOut, err := runPsql(t, p.DSN("test", "postgres"), "-At", "-c", "SELECT 1/0")
+	out, errOut, err := runPsql(t, p.DSN(upstreamDatabase, "postgres"), "-At", "-c", "SELECT 1/0")
 	if code := exitCode(err); code != 1 {
 		t.Errorf("psql -c 'SELECT 1/0' exit code %d (%v), want 1", code, err)
 	}
@@ -58,7 +58,7 @@ SELECT 'after' AS marker;
 	if err := os.WriteFile(file, []byte(script), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, errOut, err := runPsql(t, p.DSN("test", "postgres"), "-At", "-f", file)
+	out, errOut, err := runPsql(t, p.DSN(upstreamDatabase, "postgres"), "-At", "-f", file)
 	if code := exitCode(err); code != 3 {
 		t.Errorf("exit code %d (%v), want 3 (script stopped by ON_ERROR_STOP)", code, err)
 	}
@@ -69,7 +69,7 @@ SELECT 'after' AS marker;
 		t.Errorf("stdout %q: want 'before' and not 'after'", out)
 	}
 	var ids []int32
-	rows, err := connectDirect(t, "test").Query(context.Background(), "SELECT id FROM "+tbl+" ORDER BY id")
+	rows, err := connectDirect(t, upstreamDatabase).Query(context.Background(), "SELECT id FROM "+tbl+" ORDER BY id")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestPsqlCopy(t *testing.T) {
 	t.Parallel()
 	p := startBelay(t, belayOpts{})
 	tbl := tableName(t)
-	dsn := p.DSN("test", "postgres")
+	dsn := p.DSN(upstreamDatabase, "postgres")
 	if _, errOut, err := runPsql(t, dsn, "-c", "CREATE TABLE "+tbl+" (id int PRIMARY KEY, note text)"); err != nil {
 		t.Fatalf("create: %v\n%s", err, errOut)
 	}
@@ -153,7 +153,7 @@ func TestPsqlCopy(t *testing.T) {
 	}
 
 	var count, nulls, empties int
-	err = connectDirect(t, "test").QueryRow(context.Background(),
+	err = connectDirect(t, upstreamDatabase).QueryRow(context.Background(),
 		"SELECT count(*), count(*) FILTER (WHERE note IS NULL), count(*) FILTER (WHERE note = '') FROM "+tbl).
 		Scan(&count, &nulls, &empties)
 	if err != nil {
@@ -188,7 +188,7 @@ func firstDiff(a, b []byte) int {
 func TestPsqlNotice(t *testing.T) {
 	t.Parallel()
 	p := startBelay(t, belayOpts{})
-	_, errOut, err := runPsql(t, p.DSN("test", "postgres"), "-c",
+	_, errOut, err := runPsql(t, p.DSN(upstreamDatabase, "postgres"), "-c",
 		"DO $$ BEGIN RAISE NOTICE 'hello %', 42; END $$")
 	if err != nil {
 		t.Fatalf("psql: %v\n%s", err, errOut)
@@ -206,7 +206,7 @@ func TestPsqlCancel(t *testing.T) {
 	p := startBelay(t, belayOpts{})
 	ctx, cancel := context.WithTimeout(context.Background(), psqlTimeout)
 	defer cancel()
-	cmd := psqlCmd(ctx, t, p.DSN("test", "postgres"), "-c", "SELECT pg_sleep(20)")
+	cmd := psqlCmd(ctx, t, p.DSN(upstreamDatabase, "postgres"), "-c", "SELECT pg_sleep(20)")
 	var out, errOut bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &errOut

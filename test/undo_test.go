@@ -1,6 +1,9 @@
 package test
 
 import (
+	"context"
+	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -76,7 +79,7 @@ func TestUndoThroughPsql(t *testing.T) {
 // is moved aside and the change held; after COMMIT it is gone, and belay
 // undo --yes brings it back with its rows and indexes.
 func TestDropTableUndoThroughPsql(t *testing.T) {
-	p, url := startCapturingBelay(t, holdConfigOpts{HoldTimeout: holdTimeoutLong, Capture: true, QuarantineDrops: true})
+	p, url := startCapturingBelay(t, holdConfigOpts{HoldTimeout: holdTimeoutLong, Capture: true})
 	tbl := holdTable(t, 4)
 	directExec(t, "CREATE INDEX ON "+tbl+" (note)")
 	stdout, errOut, err := psqlHold(t, p, "-f", writeScript(t, "DROP TABLE "+tbl+";\nCOMMIT;\n"))
@@ -114,4 +117,29 @@ func startCapturingBelay(t *testing.T, o holdConfigOpts) (*belayProc, string) {
 		t.Fatalf("belay init: exit %d\n%s", code, out)
 	}
 	return startHoldBelay(t, o), url
+}
+
+// In front of a database where belay init never ran, configs/belay.yaml's
+// psql session is told to run it: a held write and a DROP TABLE are
+// refused with that hint, and nothing changes.
+func TestCaptureNeedsInitThroughPsql(t *testing.T) {
+	requireBelay(t)
+	t.Parallel()
+	db := fmt.Sprintf("belay_noinit_%d", os.Getpid())
+	directExec(t, "CREATE DATABASE "+db)
+	t.Cleanup(func() { directExec(t, "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)") })
+	if _, err := connectDirect(t, db).Exec(context.Background(), "CREATE TABLE t (id int PRIMARY KEY, note text); INSERT INTO t VALUES (1, 'a')"); err != nil {
+		t.Fatal(err)
+	}
+	p := startBelay(t, belayOpts{ConfigYAML: guardedConfig(t)})
+	for _, sql := range []string{"UPDATE t SET note = 'x' WHERE id = 1", "DROP TABLE t"} {
+		_, errOut, err := runPsql(t, p.DSN(db, upstreamUser), "-c", sql)
+		if err == nil || !strings.Contains(errOut, "belay's schema is not in this database") || !strings.Contains(errOut, "belay init") {
+			t.Errorf("%s: want the refusal naming belay init, got %v\n%s", sql, err, errOut)
+		}
+	}
+	var note string
+	if err := connectDirect(t, db).QueryRow(context.Background(), "SELECT note FROM t").Scan(&note); err != nil || note != "a" {
+		t.Fatalf("t's row is %q (%v), want a: untouched", note, err)
+	}
 }
