@@ -46,9 +46,9 @@ const (
 	// baseDatabase is the database every PostgreSQL the tests use has;
 	// each run works in a database of its own (upstreamDatabase).
 	baseDatabase = "test"
-	readyTimeout     = 15 * time.Second
-	stopTimeout      = 10 * time.Second
-	psqlTimeout      = 60 * time.Second
+	readyTimeout = 15 * time.Second
+	stopTimeout  = 10 * time.Second
+	psqlTimeout  = 60 * time.Second
 )
 
 var (
