@@ -32,6 +32,17 @@ else
   echo "demo: no PostgreSQL on 127.0.0.1:5432, started a throwaway one on $upstream" >&2
 fi
 
+# configs/belay.yaml keeps the before-images of psql's writes: belay's
+# schema in the database (belay init, idempotent), and a demo table with
+# capture on (belay capture enable), straight on PostgreSQL.
+direct="postgres://$user@$upstream/$db?sslmode=disable"
+bin/belay init --database-url "$direct" >&2
+psql -X -q -v ON_ERROR_STOP=1 "$direct" >/dev/null <<'SQL'
+CREATE TABLE IF NOT EXISTS belay_demo (id int PRIMARY KEY, owner text NOT NULL, balance numeric NOT NULL);
+INSERT INTO belay_demo SELECT g, 'account ' || g, 100 FROM generate_series(1, 5) g ON CONFLICT (id) DO NOTHING;
+SQL
+bin/belay capture enable --database-url "$direct" belay_demo >&2
+
 cat >&2 <<MSG
 
   belay is starting on 127.0.0.1:6432 in front of $upstream.
@@ -39,6 +50,18 @@ cat >&2 <<MSG
 
       psql "host=127.0.0.1 port=6432 dbname=$db user=$user"
 
+  and try, on the demo table belay_demo (5 rows, capture on):
+
+      UPDATE belay_demo SET balance = 0;                  -- blocked: no WHERE
+      UPDATE belay_demo SET balance = 0 WHERE id <= 3;    -- held: NOTICE with a preview
+      COMMIT;                                             -- prints: undo with: belay undo N
+
+  then, in another terminal:
+
+      bin/belay changes --database-url "$direct"
+      bin/belay undo N --database-url "$direct"
+
+  Other tables: bin/belay capture enable --database-url "$direct" TABLE
   Metrics: curl http://127.0.0.1:9632/metrics     Audit lines: this terminal (stdout)
   Ctrl-C stops belay.
 
