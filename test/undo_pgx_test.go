@@ -27,7 +27,9 @@ func undoTables(t *testing.T, url string) (parent, child, audit string) {
 		CREATE TRIGGER log AFTER UPDATE ON %[1]s FOR EACH ROW EXECUTE FUNCTION %[1]s_log();
 		INSERT INTO %[1]s SELECT g, 'p' || g FROM generate_series(1, 10) g;
 		INSERT INTO %[2]s SELECT g, 1 + g %% 5, 'c' || g FROM generate_series(1, 20) g`, parent, child, audit))
-	t.Cleanup(func() { directExec(t, fmt.Sprintf("DROP TABLE IF EXISTS %s, %s, %s; DROP FUNCTION IF EXISTS %s_log()", child, audit, parent, parent)) })
+	t.Cleanup(func() {
+		directExec(t, fmt.Sprintf("DROP TABLE IF EXISTS %s, %s, %s; DROP FUNCTION IF EXISTS %s_log()", child, audit, parent, parent))
+	})
 	if out, code := runBelayCLI(t, "capture", "enable", "--database-url", url, parent, child, audit); code != 0 {
 		t.Fatalf("belay capture enable: exit %d\n%s", code, out)
 	}
