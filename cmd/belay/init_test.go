@@ -40,7 +40,7 @@ func TestCaptureCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE TABLE orders (id int PRIMARY KEY)"); err != nil {
+	if _, err := conn.Exec(ctx, `CREATE TABLE orders (id int PRIMARY KEY); CREATE SCHEMA shop; CREATE TABLE shop.items (id int); CREATE TABLE shop."Odd" (id int); CREATE SCHEMA empty`); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -53,6 +53,10 @@ func TestCaptureCommand(t *testing.T) {
 		{[]string{"capture", "enable", "--database-url", url, "orders"}, 0, "capture enabled on public.orders"},
 		{[]string{"capture", "enable", "--database-url", url, "nope"}, 1, `relation "nope" does not exist`},
 		{[]string{"capture", "disable", "--database-url", url, "orders"}, 0, "capture disabled on public.orders"},
+		{[]string{"capture", "enable", "--database-url", url, "--schema", "shop", "orders"}, 0, "capture enabled on public.orders, shop.Odd, shop.items"},
+		{[]string{"capture", "enable", "--database-url", url, "--schema", "empty"}, 1, "schema empty has no tables (or does not exist)"},
+		{[]string{"capture", "enable", "--database-url", url, "--schema", "belay_images"}, 1, "schema belay_images is belay's own"},
+		{[]string{"capture", "enable", "--database-url", url}, 2, "name the tables, or --schema"},
 		{[]string{"purge", "--older-than", "30d", "--database-url", url}, 0, "purged 0 image tables (0 rows), dropped 0 quarantined tables; 0 changes"},
 		{[]string{"purge", "--older-than", "soon", "--database-url", url}, 2, `"soon" is not a duration`},
 	} {
