@@ -20,7 +20,7 @@ type cli struct {
 	Changes     changesCmd     `cmd:"" help:"List the changes belay recorded, newest first."`
 	Show        showCmd        `cmd:"" help:"Show the rows of a change, before and after, like a diff."`
 	Undo        undoCmd        `cmd:"" help:"Put back the rows of a committed change, row by row; rows others changed since are conflicts."`
-	Purge       purgeCmd       `cmd:"" help:"Drop the before-images of old changes (retention); their records stay."`
+	Purge       purgeCmd       `cmd:"" help:"Drop what belay kept of changes older than the retention (before-images, quarantined tables); their records stay."`
 	Version     versionCmd     `cmd:"" help:"Print belay's version."`
 }
 
