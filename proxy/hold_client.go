@@ -182,7 +182,13 @@ func (s *session) batchBaseline(watch bool) screenResult {
 	h.ownErr, h.checked, h.baselineCloses = nil, false, 0
 	h.engaged.Store(true)
 	s.state.setHoldBusy()
-	return screenResult{forward: true, before: baselineRequest()}
+	// Outside a transaction the batch may open a hold: its timeouts start
+	// with the baseline, in the batch's own transaction.
+	var timeouts *policy.Profile
+	if status == 'I' {
+		timeouts = s.holdProfile
+	}
+	return screenResult{forward: true, before: baselineRequest(timeouts)}
 }
 
 // holdParse notes what a holding session's Parse prepares; rewrite is the

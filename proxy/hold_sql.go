@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
 
@@ -80,16 +79,29 @@ func beginSQL(p *policy.Profile) (string, int) {
 	var b strings.Builder
 	b.WriteString("BEGIN; ")
 	n := 1
-	for _, set := range []struct {
-		name string
-		d    time.Duration
-	}{{"lock_timeout", p.HoldLockTimeout}, {"statement_timeout", p.HoldStatementTimeout}} {
-		if set.d > 0 {
-			fmt.Fprintf(&b, "SET LOCAL %s = '%dms'; ", set.name, set.d.Milliseconds())
-			n++
-		}
+	for _, set := range holdSettings(p) {
+		fmt.Fprintf(&b, "SET LOCAL %s = '%dms'; ", set.name, set.ms)
+		n++
 	}
 	return b.String(), n
+}
+
+// localSetting is a setting a hold makes for its transaction only.
+type localSetting struct {
+	name string
+	ms   int64
+}
+
+// holdSettings are the profile's hold timeouts; one it leaves at 0 keeps
+// PostgreSQL's setting.
+func holdSettings(p *policy.Profile) []localSetting {
+	var out []localSetting
+	for _, set := range []localSetting{{"lock_timeout", p.HoldLockTimeout.Milliseconds()}, {"statement_timeout", p.HoldStatementTimeout.Milliseconds()}} {
+		if set.ms > 0 {
+			out = append(out, set)
+		}
+	}
+	return out
 }
 
 // heldQuery is the client's Query text after belay's prefix: BEGIN and
@@ -150,10 +162,22 @@ var baselineName = holdMarker + "_base"
 // of the client's batch, in the batch's transaction. With a Sync of its
 // own the backend would go idle outside a transaction in between, where
 // PostgreSQL may flush the counters the baseline read (at most once a
-// second), and the batch's rows would be under-counted.
-func baselineRequest() []byte {
+// second), and the batch's rows would be under-counted. With a profile it
+// also sets the hold's timeouts for the rest of the batch's transaction
+// (set_config(…, true): SET LOCAL without a statement of its own).
+func baselineRequest(timeouts *policy.Profile) []byte {
+	query := checkSQL
+	if timeouts != nil {
+		var sets strings.Builder
+		for _, set := range holdSettings(timeouts) {
+			fmt.Fprintf(&sets, ", pg_catalog.set_config('%s', '%dms', true) AS %s", set.name, set.ms, set.name)
+		}
+		if sets.Len() > 0 {
+			query = "SELECT b.* FROM (" + checkSQL + ") b" + sets.String()
+		}
+	}
 	var b []byte
-	b, _ = (&pgproto3.Parse{Name: baselineName, Query: checkSQL}).Encode(b)
+	b, _ = (&pgproto3.Parse{Name: baselineName, Query: query}).Encode(b)
 	b, _ = (&pgproto3.Bind{DestinationPortal: baselineName, PreparedStatement: baselineName}).Encode(b)
 	b, _ = (&pgproto3.Execute{Portal: baselineName}).Encode(b)
 	b, _ = (&pgproto3.Close{ObjectType: 'P', Name: baselineName}).Encode(b)

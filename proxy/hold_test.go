@@ -383,3 +383,33 @@ func testEstimateRefusesUpFront(t *testing.T, tweak func(*config.Config)) {
 		t.Fatalf("%d rows changed, want 1", n)
 	}
 }
+
+// The extended batch that opens a hold runs under the hold's timeouts
+// already: they are set with the baseline, at the head of the batch.
+func TestHoldFirstBatchTimeouts(t *testing.T) { transports(t, testHoldFirstBatchTimeouts) }
+
+func testHoldFirstBatchTimeouts(t *testing.T, tweak func(*config.Config)) {
+	table := tableName(t, tweak)
+	direct := holdTable(t, table)
+	p := holdingProfile(time.Minute)
+	p.HoldStatementTimeout = 300 * time.Millisecond
+	ts := startServerWith(t, tweak, holder{p})
+	conn := ts.connect(t)
+	ctx := context.Background()
+	_, err := conn.Exec(ctx, "UPDATE "+table+" SET note = 'x' WHERE id = $1 AND pg_sleep(2) IS NOT NULL", 1)
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "57014" {
+		t.Fatalf("a 2 s UPDATE under a 300 ms hold_statement_timeout: %v, want 57014", err)
+	}
+	if st := conn.PgConn().TxStatus(); st != 'I' {
+		t.Fatalf("status %c, want I", st)
+	}
+	// The batch's transaction ended: the setting did not outlive it.
+	var timeout string
+	if err := conn.QueryRow(ctx, "SHOW statement_timeout").Scan(&timeout); err != nil || timeout != "0" {
+		t.Fatalf("statement_timeout %q after the batch (%v), want PostgreSQL's 0", timeout, err)
+	}
+	if n := changedRows(t, direct, table); n != 0 {
+		t.Fatalf("%d rows changed", n)
+	}
+}
