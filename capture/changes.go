@@ -69,10 +69,15 @@ func Changes(ctx context.Context, conn *pgx.Conn, f Filter) ([]Change, error) {
 
 // RowDiff is one row of a change: its key, and the columns the change
 // set, old → new (new as the row is now; Since says when someone changed
-// it after the change, so that now is not what the change wrote).
+// it after the change, so that now is not what the change wrote). An
+// update undo keeps whole (a key changed, or the table has none) shows
+// its old rows and its new rows apart, unpaired: all columns, old or new.
 type RowDiff struct {
-	Table   string
-	Op      string // updated, deleted, inserted
+	Table string
+	// updated, deleted, inserted; updated (old key) and updated (new key),
+	// or (old row) and (new row) for a table without a primary key
+	Op string
+	// the primary key, or the whole row (cut short) for a table without one
 	Key     string
 	Columns []ColumnDiff
 	Since   bool
@@ -126,18 +131,30 @@ func Show(ctx context.Context, conn *pgx.Conn, change int64, limit int) (Change,
 	return c, out, nil
 }
 
-// diff pairs an image's rows with the rows as they are now.
+// diff pairs an image's rows with the rows as they are now; the rows of a
+// K or N image, or of a table without a key, are shown as they were kept.
 func (t *undoTable) diff(ctx context.Context, tx pgx.Tx, xid string, img undoImage, limit int) ([]RowDiff, error) {
-	keys := strings.Join(t.key, ", ")
-	rows, err := tx.Query(ctx, fmt.Sprintf(`
-		SELECT row(%[1]s)::text, to_jsonb(i), to_jsonb(cur) - 'belay xmin', coalesce(cur."belay xmin" <> pg_catalog.xid($1::xid8), false)
-		FROM belay_images.%[2]s i LEFT JOIN (SELECT t.xmin AS "belay xmin", t.* FROM %[3]s t) cur USING (%[4]s)
-		ORDER BY 1 LIMIT %[5]d`, prefixed("i.", t.key), img.table, t.ident, keys, limit), xid)
+	query := fmt.Sprintf(`
+		SELECT CASE WHEN length(i::text) > 60 THEN left(i::text, 59) || '…' ELSE i::text END, to_jsonb(i), NULL::jsonb, false
+		FROM belay_images.%s i ORDER BY i::text LIMIT %d`, img.table, limit)
+	var args []any
+	if len(t.key) > 0 {
+		args = []any{xid}
+		query = fmt.Sprintf(`
+			SELECT row(%[1]s)::text, to_jsonb(i), to_jsonb(cur) - 'belay xmin', coalesce(cur."belay xmin" <> pg_catalog.xid($1::xid8), false)
+			FROM belay_images.%[2]s i LEFT JOIN (SELECT t.xmin AS "belay xmin", t.* FROM %[3]s t) cur USING (%[4]s)
+			ORDER BY 1 LIMIT %[5]d`, prefixed("i.", t.key), img.table, t.ident, strings.Join(t.key, ", "), limit)
+	}
+	rows, err := tx.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("rows of %s: %w", t.name, err)
 	}
 	defer rows.Close()
-	op := map[string]string{"U": "updated", "D": "deleted", "I": "inserted"}[img.op]
+	whole := "key"
+	if len(t.key) == 0 {
+		whole = "row"
+	}
+	op := map[string]string{"U": "updated", "D": "deleted", "I": "inserted", "K": "updated (old " + whole + ")", "N": "updated (new " + whole + ")"}[img.op]
 	var out []RowDiff
 	for rows.Next() {
 		var key string
@@ -148,10 +165,10 @@ func (t *undoTable) diff(ctx context.Context, tx pgx.Tx, xid string, img undoIma
 		}
 		d := RowDiff{Table: t.name, Op: op, Key: key, Since: since}
 		old, now := image, current
-		if img.op == "I" {
+		switch img.side() {
+		case "I":
 			old, now = nil, image
-		}
-		if img.op == "D" {
+		case "D":
 			now = nil
 		}
 		d.Columns = changedColumns(old, now)
@@ -188,22 +205,13 @@ func jsonText(row map[string]any, name string) string {
 	return string(b)
 }
 
-// readKey reads the table's name and primary key (for Show, which needs
-// no work table).
+// readKey reads the table's primary key, if it has one (for Show, which
+// needs no work table).
 func (t *undoTable) readKey(ctx context.Context, tx pgx.Tx) error {
-	rows, err := tx.Query(ctx, `
-		SELECT quote_ident(a.attname)
-		FROM pg_catalog.pg_index i JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
-		WHERE i.indrelid = $1 AND i.indisprimary ORDER BY a.attnum`, t.oid)
+	rows, err := tx.Query(ctx, "SELECT quote_ident(attname) FROM belay.key_columns($1) ORDER BY attnum", t.oid)
 	if err != nil {
 		return err
 	}
 	t.key, err = pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return err
-	}
-	if len(t.key) == 0 {
-		return fmt.Errorf("%s has no primary key: its rows cannot be shown yet", t.name)
-	}
-	return nil
+	return err
 }

@@ -10,24 +10,32 @@ import (
 )
 
 // triggers are the capture triggers on a protected table, one per
-// operation: statement triggers with the transition table each needs.
+// operation: statement triggers with the transition tables each needs.
+// An UPDATE keeps its new rows too, for the updates undo cannot find by
+// key (migration 7).
 var triggers = []struct{ name, event, transition string }{
 	{"belay_capture_insert", "INSERT", "NEW TABLE AS new_rows"},
-	{"belay_capture_update", "UPDATE", "OLD TABLE AS old_rows"},
+	{"belay_capture_update", "UPDATE", "OLD TABLE AS old_rows NEW TABLE AS new_rows"},
 	{"belay_capture_delete", "DELETE", "OLD TABLE AS old_rows"},
 }
+
+// keyTrigger fires only for an UPDATE that sets a column of the primary
+// key, and tells belay_capture_update (which fires after it: names fire in
+// order) to compare old and new keys; other updates skip the comparison.
+const keyTrigger = "belay_capture_key"
 
 // Enable puts the capture triggers on each table (idempotent), in one
 // transaction: all tables or none. A table is named as in SQL
 // (schema.table, or a name the search_path finds). The connection's role
-// must own the tables.
+// must own the tables. The key trigger follows the table's primary key as
+// it is now: enable again after changing it.
 func Enable(ctx context.Context, db *sql.DB, tables []string) ([]string, error) {
 	var installed bool
-	if err := db.QueryRowContext(ctx, "SELECT to_regprocedure('belay.capture()') IS NOT NULL").Scan(&installed); err != nil {
+	if err := db.QueryRowContext(ctx, "SELECT to_regprocedure('belay.capture_key()') IS NOT NULL").Scan(&installed); err != nil {
 		return nil, fmt.Errorf("look for belay's schema: %w", err)
 	}
 	if !installed {
-		return nil, errors.New("belay's schema (version 2 or later) is not in this database: run belay init first")
+		return nil, errors.New("belay's schema (version 7 or later) is not in this database: run belay init first")
 	}
 	return alterTables(ctx, db, tables, func(tx *sql.Tx, table string) error {
 		for _, tr := range triggers {
@@ -37,6 +45,19 @@ func Enable(ctx context.Context, db *sql.DB, tables []string) ([]string, error) 
 				return fmt.Errorf("%s: %w", table, err)
 			}
 		}
+		var key sql.NullString
+		err := tx.QueryRowContext(ctx, "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM belay.key_columns($1::regclass)", table).Scan(&key)
+		if err != nil {
+			return fmt.Errorf("%s: primary key: %w", table, err)
+		}
+		stmt := fmt.Sprintf("DROP TRIGGER IF EXISTS %s ON %s", keyTrigger, table) // no key: every update is kept whole
+		if key.Valid {
+			stmt = fmt.Sprintf("CREATE OR REPLACE TRIGGER %s AFTER UPDATE OF %s ON %s FOR EACH STATEMENT EXECUTE FUNCTION belay.capture_key()",
+				keyTrigger, key.String, table)
+		}
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("%s: %w", table, err)
+		}
 		return nil
 	})
 }
@@ -44,8 +65,12 @@ func Enable(ctx context.Context, db *sql.DB, tables []string) ([]string, error) 
 // Disable removes the capture triggers from each table.
 func Disable(ctx context.Context, db *sql.DB, tables []string) ([]string, error) {
 	return alterTables(ctx, db, tables, func(tx *sql.Tx, table string) error {
+		names := []string{keyTrigger}
 		for _, tr := range triggers {
-			if _, err := tx.ExecContext(ctx, fmt.Sprintf("DROP TRIGGER IF EXISTS %s ON %s", tr.name, table)); err != nil {
+			names = append(names, tr.name)
+		}
+		for _, name := range names {
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf("DROP TRIGGER IF EXISTS %s ON %s", name, table)); err != nil {
 				return fmt.Errorf("%s: %w", table, err)
 			}
 		}

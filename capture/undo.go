@@ -34,7 +34,8 @@ type TablePlan struct {
 }
 
 // Conflict is a row someone changed after the change: undo would
-// overwrite their work.
+// overwrite their work. Key is the row's primary key, or the whole row
+// (cut short) in a table without one.
 type Conflict struct {
 	Table, Key, Reason string
 }
@@ -59,9 +60,10 @@ var ErrDeclined = errors.New("not confirmed: nothing undone")
 // transaction: rows it updated get their before-images back, rows it
 // deleted come back, rows it inserted go. A row whose current version was
 // not written by the change (its xmin is another transaction's) is a
-// conflict. The undo is captured and recorded as a change of its own, so
-// it can be undone too. conn runs as the operator: it needs the rights on
-// the tables and membership in belay_undo.
+// conflict. A table without a primary key is undone on whole rows
+// (undo_whole.go). The undo is captured and recorded as a change of its
+// own, so it can be undone too. conn runs as the operator: it needs the
+// rights on the tables and membership in belay_undo.
 func Undo(ctx context.Context, conn *pgx.Conn, change int64, opts UndoOptions) (Plan, error) {
 	plan := Plan{Change: change}
 	tx, err := conn.Begin(ctx)
@@ -197,7 +199,7 @@ type undoTable struct {
 	images    []undoImage
 	key       []string // quoted primary key columns
 	columns   []string // quoted columns undo inserts (not generated ones)
-	settable  []string // ... and those it sets back: not the key, nor identity ALWAYS
+	settable  []string // ... and those it sets back: not the key (unless = on it is not sameness), nor identity ALWAYS
 	work      string   // the temporary table of the rows' first images
 	plan      TablePlan
 	conflicts []Conflict
@@ -205,8 +207,20 @@ type undoTable struct {
 
 // undoImage is one image table of a table in the change, in statement order.
 type undoImage struct {
-	op    string // I, U or D
+	op    string // I, U, D; K and N: the old and new rows of an update kept whole
 	table string // quoted, in belay_images
+}
+
+// side is what undo does with the image's rows: U sets them back, D (for
+// D and K) puts them back, I (for I and N) removes them.
+func (img undoImage) side() string {
+	switch img.op {
+	case "K":
+		return "D"
+	case "N":
+		return "I"
+	}
+	return img.op
 }
 
 // changeImages groups the change's image tables by table, in the order
@@ -254,9 +268,9 @@ func (t *undoTable) prepare(ctx context.Context, tx pgx.Tx, xid string) error {
 	}
 	t.plan.Table = t.name
 	rows, err := tx.Query(ctx, `
-		SELECT quote_ident(a.attname), coalesce(a.attnum = ANY (i.indkey), false), a.attidentity = 'a'
+		SELECT quote_ident(a.attname), k.attnum IS NOT NULL, coalesce(k.exact, true), a.attidentity = 'a'
 		FROM pg_catalog.pg_attribute a
-		LEFT JOIN pg_catalog.pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
+		LEFT JOIN belay.key_columns($1) k ON k.attnum = a.attnum
 		WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
 		ORDER BY a.attnum`, t.oid)
 	if err != nil {
@@ -264,15 +278,17 @@ func (t *undoTable) prepare(ctx context.Context, tx pgx.Tx, xid string) error {
 	}
 	for rows.Next() {
 		var col string
-		var key, identityAlways bool
-		if err := rows.Scan(&col, &key, &identityAlways); err != nil {
+		var key, exact, identityAlways bool
+		if err := rows.Scan(&col, &key, &exact, &identityAlways); err != nil {
 			return err
 		}
 		t.columns = append(t.columns, col)
-		switch {
-		case key:
+		if key {
 			t.key = append(t.key, col)
-		case !identityAlways: // an UPDATE cannot set those, nor could the change
+		}
+		// Identity ALWAYS: an UPDATE cannot set it, nor could the change. A
+		// key column whose = is not sameness (1.0 = 1.00) is set back too.
+		if (!key || !exact) && !identityAlways {
 			t.settable = append(t.settable, col)
 		}
 	}
@@ -280,19 +296,19 @@ func (t *undoTable) prepare(ctx context.Context, tx pgx.Tx, xid string) error {
 		return err
 	}
 	if len(t.key) == 0 {
-		return fmt.Errorf("%s has no primary key: undo matches rows by it (tables without one are not supported yet)", t.name)
+		return t.prepareWhole(ctx, tx, xid)
 	}
 	keys := strings.Join(t.key, ", ")
 	if len(t.images) == 1 {
 		// One statement touched the table: its image has each row once,
 		// and is the rows' first image as it stands.
 		img := t.images[0]
-		t.work = fmt.Sprintf(`(SELECT %[1]s::text AS "belay op", %[1]s::text AS "belay last op", i.* FROM belay_images.%[2]s i)`, quoteLiteral(img.op), img.table)
+		t.work = fmt.Sprintf(`(SELECT %[1]s::text AS "belay op", %[1]s::text AS "belay last op", i.* FROM belay_images.%[2]s i)`, quoteLiteral(img.side()), img.table)
 		return t.findConflicts(ctx, tx, xid)
 	}
 	selects := make([]string, len(t.images))
 	for i, img := range t.images {
-		selects[i] = fmt.Sprintf(`SELECT %d AS "belay seq", %s::text AS "belay op", i.* FROM belay_images.%s i`, i+1, quoteLiteral(img.op), img.table)
+		selects[i] = fmt.Sprintf(`SELECT %d AS "belay seq", %s::text AS "belay op", i.* FROM belay_images.%s i`, i+1, quoteLiteral(img.side()), img.table)
 	}
 	t.work = pgx.Identifier{fmt.Sprintf("belay_undo_%d", t.oid)}.Sanitize()
 	create := fmt.Sprintf(`CREATE TEMPORARY TABLE %s ON COMMIT DROP AS
@@ -350,10 +366,10 @@ func (t *undoTable) findConflicts(ctx context.Context, tx pgx.Tx, xid string) er
 // The three steps. Restore and remove take $1, the change's xid, and $2,
 // force: without it a row someone else changed is left alone (Undo
 // refuses to run when there is one). Reinsert brings back only rows that
-// are gone.
+// are gone. A table without a primary key has its own (undo_whole.go).
 
 func (t *undoTable) restoreSQL() string {
-	if len(t.settable) == 0 { // only the key: a row found by it is as it was
+	if len(t.key) == 0 || len(t.settable) == 0 { // whole rows, or only the key: nothing to set
 		return "SELECT $1::xid8, $2::boolean"
 	}
 	return fmt.Sprintf(`UPDATE %s t SET (%s) = ROW(%s) FROM %s u WHERE %s AND u."belay op" <> 'I' AND (t.xmin = pg_catalog.xid($1::xid8) OR $2)`,
@@ -361,11 +377,17 @@ func (t *undoTable) restoreSQL() string {
 }
 
 func (t *undoTable) reinsertSQL() string {
+	if len(t.key) == 0 {
+		return t.reinsertWholeSQL()
+	}
 	return fmt.Sprintf(`INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s u WHERE u."belay op" <> 'I' AND NOT EXISTS (SELECT FROM %s t WHERE %s)`,
 		t.ident, strings.Join(t.columns, ", "), prefixed("u.", t.columns), t.work, t.ident, joinOn("t.", "u.", t.key))
 }
 
 func (t *undoTable) removeSQL() string {
+	if len(t.key) == 0 {
+		return t.removeWholeSQL()
+	}
 	return fmt.Sprintf(`DELETE FROM %s t USING %s u WHERE %s AND u."belay op" = 'I' AND (t.xmin = pg_catalog.xid($1::xid8) OR $2)`,
 		t.ident, t.work, joinOn("t.", "u.", t.key))
 }
