@@ -59,7 +59,7 @@ var ErrDeclined = errors.New("not confirmed: nothing undone")
 // Undo puts the rows of a committed change back as they were, in one
 // transaction: rows it updated get their before-images back, rows it
 // deleted come back, rows it inserted go. A row whose current version was
-// not written by the change (its xmin is another transaction's) is a
+// not written by the change (its xmin is none of changeWriters) is a
 // conflict. A table without a primary key is undone on whole rows
 // (undo_whole.go). The undo is captured and recorded as a change of its
 // own, so it can be undone too. conn runs as the operator: it needs the
@@ -190,6 +190,14 @@ func Undo(ctx context.Context, conn *pgx.Conn, change int64, opts UndoOptions) (
 	}
 	return plan, nil
 }
+
+// changeWriters are the transaction ids a change's rows carry as xmin, for
+// $1, the change's xid: the change's own, and those of its
+// subtransactions (psql's ON_ERROR_ROLLBACK, a PL/pgSQL EXCEPTION block),
+// whose writes carry theirs. Each capture trigger's record in
+// belay.row_images was written in the same subtransaction as the rows it
+// copied, so its own xmin is theirs.
+const changeWriters = `ARRAY(SELECT r.xmin FROM belay.row_images r WHERE r.xid = $1::xid8)`
 
 // undoTable is one table of a change: its images and what undo does to it.
 type undoTable struct {
@@ -338,7 +346,7 @@ func (t *undoTable) findConflicts(ctx context.Context, tx pgx.Tx, xid string) er
 	keys := strings.Join(t.key, ", ")
 	query := fmt.Sprintf(`
 		WITH s AS (
-			SELECT u.*, cur.xmin IS NOT NULL AS "belay exists", coalesce(cur.xmin = pg_catalog.xid($1::xid8), false) AS "belay ours"
+			SELECT u.*, cur.xmin IS NOT NULL AS "belay exists", coalesce(cur.xmin = ANY (`+changeWriters+`), false) AS "belay ours"
 			FROM %[1]s u LEFT JOIN (SELECT t.xmin, %[2]s FROM %[3]s t) cur USING (%[2]s)
 		), c AS (
 			SELECT row(%[4]s)::text AS key,
@@ -372,7 +380,7 @@ func (t *undoTable) restoreSQL() string {
 	if len(t.key) == 0 || len(t.settable) == 0 { // whole rows, or only the key: nothing to set
 		return "SELECT $1::xid8, $2::boolean"
 	}
-	return fmt.Sprintf(`UPDATE %s t SET (%s) = ROW(%s) FROM %s u WHERE %s AND u."belay op" <> 'I' AND (t.xmin = pg_catalog.xid($1::xid8) OR $2)`,
+	return fmt.Sprintf(`UPDATE %s t SET (%s) = ROW(%s) FROM %s u WHERE %s AND u."belay op" <> 'I' AND (t.xmin = ANY (`+changeWriters+`) OR $2)`,
 		t.ident, strings.Join(t.settable, ", "), prefixed("u.", t.settable), t.work, joinOn("t.", "u.", t.key))
 }
 
@@ -388,7 +396,7 @@ func (t *undoTable) removeSQL() string {
 	if len(t.key) == 0 {
 		return t.removeWholeSQL()
 	}
-	return fmt.Sprintf(`DELETE FROM %s t USING %s u WHERE %s AND u."belay op" = 'I' AND (t.xmin = pg_catalog.xid($1::xid8) OR $2)`,
+	return fmt.Sprintf(`DELETE FROM %s t USING %s u WHERE %s AND u."belay op" = 'I' AND (t.xmin = ANY (`+changeWriters+`) OR $2)`,
 		t.ident, t.work, joinOn("t.", "u.", t.key))
 }
 

@@ -177,3 +177,43 @@ func TestUndoQuarantine(t *testing.T) {
 		t.Fatalf("child has %d indexes, %v; want its primary key back", indexes, err)
 	}
 }
+
+// Rows written in subtransactions — psql's ON_ERROR_ROLLBACK savepoints, a
+// PL/pgSQL block with EXCEPTION — carry the subtransaction's id, not the
+// change's: they are still the change's rows, not conflicts, and a
+// subtransaction rolled back leaves neither rows nor images.
+func TestUndoSubtransactions(t *testing.T) {
+	conn := capturedDatabase(t)
+	ctx := context.Background()
+	before := checksum(t, conn, "parent") + checksum(t, conn, "child")
+	id := commitChange(t, conn,
+		"UPDATE parent SET note = 'top' WHERE id = 1",
+		"SAVEPOINT a",
+		"UPDATE parent SET note = 'sub' WHERE id = 2",
+		"RELEASE a",
+		"SAVEPOINT b",
+		"UPDATE parent SET note = 'gone' WHERE id = 3",
+		"ROLLBACK TO b",
+		`DO $$ BEGIN
+			BEGIN
+				DELETE FROM child WHERE id = 4;
+				INSERT INTO parent VALUES (30, 'in a block');
+			EXCEPTION WHEN others THEN RAISE;
+			END;
+		END $$`,
+	)
+	var xmins int
+	if err := conn.QueryRow(ctx, "SELECT count(DISTINCT xmin::text) FROM parent WHERE id IN (1, 2, 30)").Scan(&xmins); err != nil || xmins != 3 {
+		t.Fatalf("the rows carry %d transaction ids (%v), want 3: the test needs subtransactions", xmins, err)
+	}
+	plan, err := Undo(ctx, conn, id, UndoOptions{DryRun: true})
+	if err != nil || len(plan.Conflicts) != 0 {
+		t.Fatalf("dry run: %+v, %v; want no conflicts", plan, err)
+	}
+	if _, err := Undo(ctx, conn, id, UndoOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := checksum(t, conn, "parent") + checksum(t, conn, "child"); got != before {
+		t.Fatal("the tables differ after the undo")
+	}
+}

@@ -49,7 +49,7 @@ func (t *undoTable) findWholeConflicts(ctx context.Context, tx pgx.Tx, xid strin
 		WITH want AS (
 			SELECT "belay row" AS r, count(*) AS n FROM %[1]s WHERE "belay op" = 'I' GROUP BY 1
 		), have AS (
-			SELECT row(%[2]s)::text AS r, count(*) AS n, count(*) FILTER (WHERE t.xmin = pg_catalog.xid($1::xid8)) AS ours
+			SELECT row(%[2]s)::text AS r, count(*) AS n, count(*) FILTER (WHERE t.xmin = ANY (`+changeWriters+`)) AS ours
 			FROM %[3]s t WHERE row(%[2]s)::text IN (SELECT r FROM want) GROUP BY 1
 		), c AS (
 			SELECT CASE WHEN length(w.r) > 100 THEN left(w.r, 99) || '…' ELSE w.r END AS key,
@@ -87,9 +87,9 @@ func (t *undoTable) removeWholeSQL() string {
 		DELETE FROM %[1]s t USING (
 			SELECT c.tableoid, c.ctid FROM (
 				SELECT x.tableoid, x.ctid, row(%[2]s)::text AS r,
-				       row_number() OVER (PARTITION BY row(%[2]s)::text ORDER BY x.xmin = pg_catalog.xid($1::xid8) DESC) AS n
+				       row_number() OVER (PARTITION BY row(%[2]s)::text ORDER BY x.xmin = ANY (`+changeWriters+`) DESC) AS n
 				FROM %[1]s x
-				WHERE (x.xmin = pg_catalog.xid($1::xid8) OR $2) AND row(%[2]s)::text IN (SELECT "belay row" FROM %[3]s WHERE "belay op" = 'I')
+				WHERE (x.xmin = ANY (`+changeWriters+`) OR $2) AND row(%[2]s)::text IN (SELECT "belay row" FROM %[3]s WHERE "belay op" = 'I')
 			) c JOIN (SELECT "belay row" AS r, count(*) AS n FROM %[3]s WHERE "belay op" = 'I' GROUP BY 1) w ON w.r = c.r
 			WHERE c.n <= w.n
 		) d WHERE t.tableoid = d.tableoid AND t.ctid = d.ctid`,
