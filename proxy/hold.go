@@ -96,8 +96,9 @@ type holdState struct {
 	// is this transaction's.
 	base      checkResult
 	baseKnown bool
-	// captured counts the rows the transaction's capture copied so far.
-	captured int64
+	// captured counts the rows the transaction's capture copied so far,
+	// and capturedBytes the size of their images.
+	captured, capturedBytes int64
 	// notCaptured names the tables whose rows changed without a
 	// before-image, in a profile that allows it (uncaptured: allow).
 	notCaptured []string
@@ -155,13 +156,14 @@ func (h *holdState) init() {
 
 // transactionEnded forgets what the ended transaction wrote and captured.
 func (h *holdState) transactionEnded() {
-	h.total, h.tables, h.baseKnown, h.captured, h.notCaptured = 0, nil, false, 0, nil
+	h.total, h.tables, h.baseKnown, h.captured, h.capturedBytes, h.notCaptured = 0, nil, false, 0, 0, nil
 }
 
 // tableCount is what a transaction did to one table so far.
 type tableCount struct {
 	name                       string
 	inserted, updated, deleted int64
+	bytes                      int64 // captured: the size of its before-images
 }
 
 func (t tableCount) rows() int64 { return t.inserted + t.updated + t.deleted }

@@ -112,6 +112,13 @@ func testHoldCaptures(t *testing.T, tweak func(*config.Config)) {
 	if got := testutil.ToFloat64(ts.srv.metrics.CapturedRows); got != 4 {
 		t.Fatalf("belay_captured_rows_total = %v, want 4 (two rows in each mode)", got)
 	}
+	var bytes float64
+	if err := direct.QueryRow(ctx, "SELECT sum(bytes)::float8 FROM belay.row_images").Scan(&bytes); err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(ts.srv.metrics.CapturedBytes); got != bytes || got == 0 {
+		t.Fatalf("belay_captured_bytes_total = %v, want %v (the committed images' sizes)", got, bytes)
+	}
 }
 
 // uncaptured: allow lets a held write to a table without capture triggers

@@ -299,8 +299,13 @@ func (s *session) decideHold() holdAct {
 		}
 		captured := checkResult{tables: h.check.captured}
 		now := captured.total()
+		var bytes int64
+		for _, t := range h.check.captured {
+			bytes += t.bytes
+		}
 		s.srv.metrics.CapturedRows.Add(float64(now - h.captured))
-		h.captured = now
+		s.srv.metrics.CapturedBytes.Add(float64(bytes - h.capturedBytes))
+		h.captured, h.capturedBytes = now, bytes
 	}
 	written := c.xid != "" || total > 0
 	if !written {

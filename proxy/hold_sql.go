@@ -31,7 +31,7 @@ const checkSQL = `SELECT txid_current_if_assigned()::text, coalesce((SELECT json
 
 // capturedSQL adds to the check what belay's capture triggers copied in
 // this transaction, per table (docs/capture.md).
-const capturedSQL = `, (SELECT coalesce(json_agg(json_build_array(c.table_name, coalesce(c.inserted, 0), coalesce(c.updated, 0), coalesce(c.deleted, 0))), '[]') FROM belay.captured_rows() c)::text`
+const capturedSQL = `, (SELECT coalesce(json_agg(json_build_array(c.table_name, coalesce(c.inserted, 0), coalesce(c.updated, 0), coalesce(c.deleted, 0), c.bytes)), '[]') FROM belay.captured_rows() c)::text`
 
 // checkQuery is checkSQL, with what was captured when the profile captures.
 func checkQuery(p *policy.Profile) string {
@@ -287,14 +287,14 @@ func parseTableCounts(b []byte) ([]tableCount, error) {
 	}
 	var out []tableCount
 	for _, r := range rows {
-		if len(r) != 4 {
-			return nil, fmt.Errorf("table count has %d fields, want 4", len(r))
+		if len(r) != 4 && len(r) != 5 {
+			return nil, fmt.Errorf("table count has %d fields, want 4 (or 5, with bytes captured)", len(r))
 		}
 		var t tableCount
 		if err := json.Unmarshal(r[0], &t.name); err != nil {
 			return nil, fmt.Errorf("decode table name: %w", err)
 		}
-		for i, dst := range []*int64{&t.inserted, &t.updated, &t.deleted} {
+		for i, dst := range []*int64{&t.inserted, &t.updated, &t.deleted, &t.bytes}[:len(r)-1] {
 			if err := json.Unmarshal(r[i+1], dst); err != nil {
 				return nil, fmt.Errorf("decode table count: %w", err)
 			}

@@ -28,6 +28,7 @@ type Metrics struct {
 	HoldRows            prometheus.Histogram
 	HoldSeconds         prometheus.Histogram
 	CapturedRows        prometheus.Counter
+	CapturedBytes       prometheus.Counter
 
 	// statements[kind][action] pre-binds the hot path's label values.
 	statements [rules.KindUtility + 1][policy.Block + 1]prometheus.Counter
@@ -90,8 +91,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		CapturedRows: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "belay_captured_rows_total", Help: "Rows whose before-image (or, for inserts, image) held writes kept, counted as each write is checked; a change rolled back later keeps none.",
 		}),
+		CapturedBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "belay_captured_bytes_total", Help: "Size on disk of the images held writes kept (pg_total_relation_size of each image table), counted like belay_captured_rows_total.",
+		}),
 	}
-	reg.MustRegister(m.HoldsOpen, m.Holds, m.HoldRows, m.HoldSeconds, m.CapturedRows)
+	reg.MustRegister(m.HoldsOpen, m.Holds, m.HoldRows, m.HoldSeconds, m.CapturedRows, m.CapturedBytes)
 	reg.MustRegister(m.ConnectionsOpen, m.ConnectionsTotal, m.ConnectionsRejected, m.Statements,
 		m.BytesClientToServer, m.BytesServerToClient, m.UpstreamErrors, m.CancelRequests, m.ConfigReloads, m.Blocked, m.BlockedByUser, m.ParseSeconds)
 	m.resolve()
