@@ -85,7 +85,7 @@ func Undo(ctx context.Context, conn *pgx.Conn, change int64, opts UndoOptions) (
 		return plan, fmt.Errorf("read change %d: %w", change, err)
 	}
 	if status == "expired" {
-		return plan, fmt.Errorf("change %d can no longer be undone: its before-images were purged (retention)", change)
+		return plan, fmt.Errorf("change %d can no longer be undone: it was purged (retention), its before-images and quarantined tables dropped", change)
 	}
 	if status == "undone" {
 		by := "another change"
@@ -483,7 +483,8 @@ func quarantinedTables(ctx context.Context, tx pgx.Tx, xid string) ([]quarantine
 	rows, err := tx.Query(ctx, `
 		SELECT q.original_schema, q.original_name, q.quarantined_name,
 		       to_regclass(format('%I.%I', q.original_schema, q.original_name)) IS NOT NULL,
-		       to_regclass(format('belay_quarantine.%I', q.quarantined_name)) IS NOT NULL
+		       to_regclass(format('belay_quarantine.%I', q.quarantined_name)) IS NOT NULL,
+		       coalesce(to_char(q.purged_at, 'YYYY-MM-DD HH24:MI TZ'), '')
 		FROM belay.quarantined q WHERE q.xid = $1::xid8 ORDER BY q.created_at`, xid)
 	if err != nil {
 		return nil, fmt.Errorf("read the change's dropped tables: %w", err)
@@ -493,11 +494,15 @@ func quarantinedTables(ctx context.Context, tx pgx.Tx, xid string) ([]quarantine
 	for rows.Next() {
 		var m quarantineMove
 		var there bool
-		if err := rows.Scan(&m.schema, &m.name, &m.moved, &m.taken, &there); err != nil {
+		var purged string
+		if err := rows.Scan(&m.schema, &m.name, &m.moved, &m.taken, &there, &purged); err != nil {
 			return nil, err
 		}
+		if purged != "" {
+			return nil, fmt.Errorf("%s was dropped for good by belay purge on %s (retention): it cannot be brought back", m.original(), purged)
+		}
 		if !there {
-			return nil, fmt.Errorf("%s is no longer in belay_quarantine (purged?): it cannot be brought back", m.original())
+			return nil, fmt.Errorf("%s is no longer in belay_quarantine (someone dropped belay_quarantine.%s): it cannot be brought back", m.original(), m.moved)
 		}
 		out = append(out, m)
 	}
