@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/belay-proxy/belay/internal/capturetest"
 	"github.com/belay-proxy/belay/internal/testpg"
 )
 
@@ -80,7 +81,7 @@ func BenchmarkUpdate100k(b *testing.B) {
 			if _, err := conn.Exec(ctx, "VACUUM captured"); err != nil {
 				b.Fatal(err)
 			}
-			id := commitChange(b, conn, update("captured"))
+			id := capturetest.Commit(b, conn, update("captured"))
 			b.StartTimer()
 			if _, err := Undo(ctx, conn, id, UndoOptions{}); err != nil {
 				b.Fatal(err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/belay-proxy/belay/internal/capturetest"
 	"github.com/belay-proxy/belay/internal/testpg"
 )
 
@@ -46,24 +47,6 @@ func capturedDatabase(t *testing.T) *pgx.Conn {
 	return conn
 }
 
-// capturingTx opens a transaction that captures, as a hold does, and runs
-// stmts in it; it is rolled back when the test ends, unless committed.
-func capturingTx(t testing.TB, conn *pgx.Conn, stmts ...string) pgx.Tx {
-	t.Helper()
-	ctx := context.Background()
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = tx.Rollback(context.Background()) })
-	for _, sql := range append([]string{"SET LOCAL belay.capture = 'on'"}, stmts...) {
-		if _, err := tx.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
-	return tx
-}
-
 type imageRow struct {
 	table, op, image string
 	rows             int64
@@ -92,7 +75,7 @@ func images(t *testing.T, tx pgx.Tx) []imageRow {
 func TestCaptureTriggers(t *testing.T) {
 	conn := capturedDatabase(t)
 	ctx := context.Background()
-	tx := capturingTx(t, conn,
+	tx := capturetest.Begin(t, conn,
 		"UPDATE parent SET note = 'x' WHERE id <= 3",
 		"DELETE FROM parent WHERE id = 1", // cascades to child 2, 4, 6
 		"INSERT INTO parent VALUES (11, 'new'), (12, 'new')",
@@ -214,7 +197,7 @@ func TestCaptureForAnotherRole(t *testing.T) {
 func TestPreview(t *testing.T) {
 	conn := capturedDatabase(t)
 	ctx := context.Background()
-	tx := capturingTx(t, conn,
+	tx := capturetest.Begin(t, conn,
 		"UPDATE parent SET note = 'x' WHERE id IN (1, 2)",
 		"DELETE FROM child WHERE id = 6",
 		"INSERT INTO parent VALUES (40, 'new')",

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/belay-proxy/belay/internal/capturetest"
 )
 
 // Changes lists records newest first, filtered; Show pairs each captured
@@ -13,8 +15,8 @@ import (
 func TestChangesAndShow(t *testing.T) {
 	conn := capturedDatabase(t)
 	ctx := context.Background()
-	first := commitChange(t, conn, "UPDATE parent SET note = 'x' WHERE id IN (1, 2)")
-	second := commitChange(t, conn, "DELETE FROM child WHERE id = 4", "INSERT INTO parent VALUES (30, 'new')")
+	first := capturetest.Commit(t, conn, "UPDATE parent SET note = 'x' WHERE id IN (1, 2)")
+	second := capturetest.Commit(t, conn, "DELETE FROM child WHERE id = 4", "INSERT INTO parent VALUES (30, 'new')")
 	if _, err := conn.Exec(ctx, "UPDATE parent SET note = 'later' WHERE id = 2"); err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +60,7 @@ func TestChangesAndShow(t *testing.T) {
 func TestPurge(t *testing.T) {
 	conn := capturedDatabase(t)
 	ctx := context.Background()
-	old := commitChange(t, conn, "UPDATE parent SET note = 'x' WHERE id IN (1, 2)")
+	old := capturetest.Commit(t, conn, "UPDATE parent SET note = 'x' WHERE id IN (1, 2)")
 	for _, sql := range []string{
 		"UPDATE belay.changes SET created_at = now() - interval '40 days' WHERE id = $1",
 		"UPDATE belay.row_images SET created_at = now() - interval '40 days' WHERE xid = (SELECT xid FROM belay.changes WHERE id = $1)",
@@ -67,7 +69,7 @@ func TestPurge(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	recent := commitChange(t, conn, "UPDATE parent SET note = 'y' WHERE id = 3")
+	recent := capturetest.Commit(t, conn, "UPDATE parent SET note = 'y' WHERE id = 3")
 	p, err := Purge(ctx, conn, 30*24*time.Hour)
 	if err != nil {
 		t.Fatal(err)

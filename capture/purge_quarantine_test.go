@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/belay-proxy/belay/internal/capturetest"
 )
 
 // backdate makes a change look days old: its record, its images and the
@@ -89,11 +91,11 @@ func TestPurgeQuarantinedTables(t *testing.T) {
 	if _, err := conn.Exec(ctx, "CREATE VIEW old_b_view AS SELECT * FROM old_b"); err != nil {
 		t.Fatal(err)
 	}
-	withView := commitChange(t, conn, "UPDATE parent SET note = 'b' WHERE id = 5", "SELECT belay.quarantine('old_c')", "SELECT belay.quarantine('old_b')")
+	withView := capturetest.Commit(t, conn, "UPDATE parent SET note = 'b' WHERE id = 5", "SELECT belay.quarantine('old_c')", "SELECT belay.quarantine('old_b')")
 	backdate(t, conn, withView, 50) // first in line: its failure must not stop the others
-	plain := commitChange(t, conn, "UPDATE parent SET note = 'a' WHERE id = 4", "SELECT belay.quarantine('old_a')")
+	plain := capturetest.Commit(t, conn, "UPDATE parent SET note = 'a' WHERE id = 4", "SELECT belay.quarantine('old_a')")
 	backdate(t, conn, plain, 40)
-	gone := commitChange(t, conn, "SELECT belay.quarantine('gone_a')")
+	gone := capturetest.Commit(t, conn, "SELECT belay.quarantine('gone_a')")
 	backdate(t, conn, gone, 40)
 	var goneName string
 	if err := conn.QueryRow(ctx, "SELECT quarantined_name FROM belay.quarantined WHERE original_name = 'gone_a'").Scan(&goneName); err != nil {
@@ -102,12 +104,12 @@ func TestPurgeQuarantinedTables(t *testing.T) {
 	if _, err := conn.Exec(ctx, "DROP TABLE belay_quarantine."+pgx.Identifier{goneName}.Sanitize()); err != nil { // by hand, as before purge could
 		t.Fatal(err)
 	}
-	restored := commitChange(t, conn, "SELECT belay.quarantine('restored_a')")
+	restored := capturetest.Commit(t, conn, "SELECT belay.quarantine('restored_a')")
 	if _, err := Undo(ctx, conn, restored, UndoOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	backdate(t, conn, restored, 40)
-	recent := commitChange(t, conn, "SELECT belay.quarantine('recent_a')")
+	recent := capturetest.Commit(t, conn, "SELECT belay.quarantine('recent_a')")
 
 	p, err := Purge(ctx, connectAs(t, conn, purger), 30*24*time.Hour)
 	var failed DropFailures

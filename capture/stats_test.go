@@ -12,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/belay-proxy/belay/internal/capturetest"
 )
 
 // statsFor is a Stats reading conn's database as role, on a clock the test
@@ -117,8 +119,8 @@ func TestStats(t *testing.T) {
 		t.Fatalf("belay_capture_schema_bytes %v, want the size of belay's tables", n)
 	}
 
-	undone := commitChange(t, conn, "UPDATE parent SET note = 'x' WHERE id = 1")
-	commitChange(t, conn, "SELECT belay.quarantine('child')")
+	undone := capturetest.Commit(t, conn, "UPDATE parent SET note = 'x' WHERE id = 1")
+	capturetest.Commit(t, conn, "SELECT belay.quarantine('child')")
 	plan, err := Undo(ctx, conn, undone, UndoOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/belay-proxy/belay/internal/capturetest"
 )
 
 // Each way an undo ends is recorded by a member of belay_undo, with who,
@@ -20,11 +22,11 @@ func TestRecordUndoAttempt(t *testing.T) {
 	}
 	op := connectAs(t, conn, operator)
 
-	conflicted := commitChange(t, conn, "UPDATE parent SET note = 'x' WHERE id IN (7, 8)")
+	conflicted := capturetest.Commit(t, conn, "UPDATE parent SET note = 'x' WHERE id IN (7, 8)")
 	if _, err := conn.Exec(ctx, "UPDATE parent SET note = 'someone' WHERE id = 8"); err != nil {
 		t.Fatal(err)
 	}
-	applied := commitChange(t, conn, "UPDATE parent SET note = 'y' WHERE id IN (1, 2, 3)")
+	applied := capturetest.Commit(t, conn, "UPDATE parent SET note = 'y' WHERE id IN (1, 2, 3)")
 	for _, tc := range []struct {
 		change int64
 		opts   UndoOptions

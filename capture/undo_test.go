@@ -7,23 +7,9 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-)
 
-// commitChange runs statements as one held, captured change (what a hold
-// does: capture on, the record in the same transaction) and returns its id.
-func commitChange(t testing.TB, conn *pgx.Conn, stmts ...string) int64 {
-	t.Helper()
-	ctx := context.Background()
-	tx := capturingTx(t, conn, stmts...)
-	var id int64
-	if err := tx.QueryRow(ctx, "SELECT belay.record_change('test', '', $1, '{}')", strings.Join(stmts, ";\n")).Scan(&id); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
+	"github.com/belay-proxy/belay/internal/capturetest"
+)
 
 // checksum is a whole-table fingerprint, for "exactly as before".
 func checksum(t testing.TB, conn *pgx.Conn, table string) string {
@@ -42,7 +28,7 @@ func TestUndoRestoresTheRows(t *testing.T) {
 	conn := capturedDatabase(t)
 	ctx := context.Background()
 	before := checksum(t, conn, "parent") + checksum(t, conn, "child")
-	id := commitChange(t, conn,
+	id := capturetest.Commit(t, conn,
 		"UPDATE parent SET note = 'x' WHERE id <= 3",
 		"DELETE FROM parent WHERE id = 2", // and its children 1, 3, 5
 		"INSERT INTO parent VALUES (20, 'new')",
@@ -102,7 +88,7 @@ func TestUndoRestoresTheRows(t *testing.T) {
 func TestUndoConflicts(t *testing.T) {
 	conn := capturedDatabase(t)
 	ctx := context.Background()
-	id := commitChange(t, conn, "UPDATE parent SET note = 'x' WHERE id IN (7, 8)")
+	id := capturetest.Commit(t, conn, "UPDATE parent SET note = 'x' WHERE id IN (7, 8)")
 	if _, err := conn.Exec(ctx, "UPDATE parent SET note = 'someone' WHERE id = 8"); err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +123,7 @@ func TestUndoIdentityAndGenerated(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := checksum(t, conn, "acct") + checksum(t, conn, "tags")
-	id := commitChange(t, conn, "UPDATE acct SET cents = 0 WHERE id <= 2", "DELETE FROM acct WHERE id = 5", "DELETE FROM tags WHERE tag = 'a'", "INSERT INTO tags VALUES ('c')")
+	id := capturetest.Commit(t, conn, "UPDATE acct SET cents = 0 WHERE id <= 2", "DELETE FROM acct WHERE id = 5", "DELETE FROM tags WHERE tag = 'a'", "INSERT INTO tags VALUES ('c')")
 	if _, err := Undo(ctx, conn, id, UndoOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +138,7 @@ func TestUndoQuarantine(t *testing.T) {
 	conn := capturedDatabase(t)
 	ctx := context.Background()
 	before := checksum(t, conn, "child")
-	id := commitChange(t, conn, "SELECT belay.quarantine('child')")
+	id := capturetest.Commit(t, conn, "SELECT belay.quarantine('child')")
 	if _, err := conn.Exec(ctx, "SELECT 1 FROM child"); err == nil {
 		t.Fatal("child is still there after its quarantine")
 	}
@@ -186,7 +172,7 @@ func TestUndoSubtransactions(t *testing.T) {
 	conn := capturedDatabase(t)
 	ctx := context.Background()
 	before := checksum(t, conn, "parent") + checksum(t, conn, "child")
-	id := commitChange(t, conn,
+	id := capturetest.Commit(t, conn,
 		"UPDATE parent SET note = 'top' WHERE id = 1",
 		"SAVEPOINT a",
 		"UPDATE parent SET note = 'sub' WHERE id = 2",

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/belay-proxy/belay/internal/capturetest"
 	"github.com/belay-proxy/belay/internal/testpg"
 )
 
@@ -96,7 +97,7 @@ func TestUndoWithoutKey(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := checksum(t, conn, "log")
-			id := commitChange(t, conn, tc.stmts...)
+			id := capturetest.Commit(t, conn, tc.stmts...)
 			if got := imageOps(t, conn, id); got != "public.log "+tc.ops {
 				t.Fatalf("images %q, want public.log %s", got, tc.ops)
 			}
@@ -117,7 +118,7 @@ func TestUndoWithoutKey(t *testing.T) {
 func TestUndoWithoutKeyConflict(t *testing.T) {
 	conn := wholeRowsDatabase(t)
 	ctx := context.Background()
-	id := commitChange(t, conn, "UPDATE log SET note = 'x' WHERE id = 1")
+	id := capturetest.Commit(t, conn, "UPDATE log SET note = 'x' WHERE id = 1")
 	if _, err := conn.Exec(ctx, "UPDATE log SET note = 'someone' WHERE ctid = (SELECT min(ctid) FROM log WHERE note = 'x')"); err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +197,7 @@ func TestUndoKeyChange(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := all()
-			id := commitChange(t, conn, tc.stmts...)
+			id := capturetest.Commit(t, conn, tc.stmts...)
 			if got := imageOps(t, conn, id); got != tc.ops {
 				t.Fatalf("images %q, want %q", got, tc.ops)
 			}
@@ -219,7 +220,7 @@ func TestCapturedRowsOfWholeUpdates(t *testing.T) {
 	conn := wholeRowsDatabase(t)
 	ctx := context.Background()
 	const stats = `SELECT coalesce(json_object_agg(relname, json_build_array(n_tup_ins, n_tup_upd, n_tup_del)), '{}') FROM pg_stat_xact_user_tables`
-	tx := capturingTx(t, conn)
+	tx := capturetest.Begin(t, conn)
 	counted := func() map[string][3]int64 {
 		var m map[string][3]int64
 		if err := tx.QueryRow(ctx, stats).Scan(&m); err != nil {
@@ -278,7 +279,7 @@ func TestShowAndPreviewWholeRows(t *testing.T) {
 	conn := wholeRowsDatabase(t)
 	ctx := context.Background()
 	stmts := []string{"UPDATE pk SET id = 101 WHERE id = 1", "UPDATE log SET note = 'x' WHERE id = 2"}
-	tx := capturingTx(t, conn, stmts...)
+	tx := capturetest.Begin(t, conn, stmts...)
 	var preview string
 	if err := tx.QueryRow(ctx, "SELECT belay.preview(10, true)").Scan(&preview); err != nil {
 		t.Fatal(err)
@@ -294,7 +295,7 @@ public.log (2,"{""b"": [1, 2]}","(2,2)",x) updated (new row)`
 		t.Fatal(err)
 	}
 
-	id := commitChange(t, conn, stmts...)
+	id := capturetest.Commit(t, conn, stmts...)
 	_, rows, err := Show(ctx, conn, id, 10)
 	if err != nil {
 		t.Fatal(err)
@@ -358,7 +359,7 @@ func TestUpgradeToWholeRows(t *testing.T) {
 	if _, err := conn.Exec(ctx, "CREATE TABLE old_style (id int PRIMARY KEY); INSERT INTO old_style VALUES (1); "+fmt.Sprintf(oldTrigger, "old_style")); err != nil {
 		t.Fatal(err)
 	}
-	id := commitChange(t, conn, "UPDATE old_style SET id = 2", "UPDATE before7 SET id = 2")
+	id := capturetest.Commit(t, conn, "UPDATE old_style SET id = 2", "UPDATE before7 SET id = 2")
 	if got := imageOps(t, conn, id); got != "public.old_style U, public.before7 KN" {
 		t.Fatalf("images %q", got)
 	}

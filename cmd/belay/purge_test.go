@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/belay-proxy/belay/internal/capturetest"
 	"github.com/belay-proxy/belay/internal/testpg"
 )
 
@@ -37,31 +38,6 @@ func capturedDB(t *testing.T) (string, *pgx.Conn) {
 		t.Fatalf("capture enable: exit %d: %s", code, &stderr)
 	}
 	return url, conn
-}
-
-// heldChange commits stmts as a held change would (capture on, recorded)
-// and returns the change's id.
-func heldChange(t *testing.T, conn *pgx.Conn, stmts ...string) int64 {
-	t.Helper()
-	ctx := context.Background()
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = tx.Rollback(ctx) }()
-	for _, sql := range append([]string{"SET LOCAL belay.capture = 'on'"}, stmts...) {
-		if _, err := tx.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
-	var id int64
-	if err := tx.QueryRow(ctx, "SELECT belay.record_change('test', '', $1, '{}')", strings.Join(stmts, ";\n")).Scan(&id); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return id
 }
 
 // ageChange makes a change look days old.
@@ -104,8 +80,8 @@ func TestPurgeCommand(t *testing.T) {
 	if _, err := conn.Exec(ctx, "CREATE TABLE dropped (id int); CREATE TABLE kept (id int); CREATE VIEW kept_view AS SELECT * FROM kept"); err != nil {
 		t.Fatal(err)
 	}
-	dropped := heldChange(t, conn, "UPDATE t SET note = 'x' WHERE id = 1", "SELECT belay.quarantine('dropped')")
-	kept := heldChange(t, conn, "UPDATE t SET note = 'y' WHERE id = 2", "SELECT belay.quarantine('kept')")
+	dropped := capturetest.Commit(t, conn, "UPDATE t SET note = 'x' WHERE id = 1", "SELECT belay.quarantine('dropped')")
+	kept := capturetest.Commit(t, conn, "UPDATE t SET note = 'y' WHERE id = 2", "SELECT belay.quarantine('kept')")
 	ageChange(t, conn, dropped, 40)
 	ageChange(t, conn, kept, 40)
 	runCLI(t, cliCase{args: []string{"purge", "--database-url", url}, code: 1,

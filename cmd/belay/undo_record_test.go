@@ -4,6 +4,8 @@ import (
 	"context"
 	"strconv"
 	"testing"
+
+	"github.com/belay-proxy/belay/internal/capturetest"
 )
 
 // belay undo records each attempt's outcome (dry runs are not attempts);
@@ -12,7 +14,7 @@ import (
 func TestUndoRecordsItsOutcome(t *testing.T) {
 	url, conn := capturedDB(t)
 	ctx := context.Background()
-	id := strconv.FormatInt(heldChange(t, conn, "UPDATE t SET note = 'x' WHERE id <= 2"), 10)
+	id := strconv.FormatInt(capturetest.Commit(t, conn, "UPDATE t SET note = 'x' WHERE id <= 2"), 10)
 	for _, tc := range []cliCase{
 		{args: []string{"undo", id, "--dry-run", "--database-url", url}, code: 0, stdout: []string{"dry run"}, stderrNone: true},
 		{args: []string{"undo", "999", "--yes", "--database-url", url}, code: 1, stderr: []string{"no change 999"}},
@@ -32,7 +34,7 @@ func TestUndoRecordsItsOutcome(t *testing.T) {
 	if _, err := conn.Exec(ctx, "DROP FUNCTION belay.record_undo_attempt(bigint, text, bigint, bigint)"); err != nil {
 		t.Fatal(err)
 	}
-	again := strconv.FormatInt(heldChange(t, conn, "UPDATE t SET note = 'y' WHERE id = 3"), 10)
+	again := strconv.FormatInt(capturetest.Commit(t, conn, "UPDATE t SET note = 'y' WHERE id = 3"), 10)
 	runCLI(t, cliCase{args: []string{"undo", again, "--yes", "--database-url", url}, code: 0,
 		stdout: []string{"change " + again + " undone"},
 		stderr: []string{"belay undo: warning: record the undo's outcome (applied)", "belay init adds belay.undo_attempts"}})
