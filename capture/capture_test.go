@@ -198,7 +198,7 @@ func TestPreview(t *testing.T) {
 	conn := capturedDatabase(t)
 	ctx := context.Background()
 	tx := capturetest.Begin(t, conn,
-		"UPDATE parent SET note = 'x' WHERE id IN (1, 2)",
+		"UPDATE parent SET note = 'x' WHERE id IN (1, 2, 10)",
 		"DELETE FROM child WHERE id = 6",
 		"INSERT INTO parent VALUES (40, 'new')",
 	)
@@ -206,7 +206,8 @@ func TestPreview(t *testing.T) {
 	if err := tx.QueryRow(ctx, "SELECT belay.preview(10, false), belay.preview(2, true)").Scan(&names, &values); err != nil {
 		t.Fatal(err)
 	}
-	want := "public.parent (1) updated: note\npublic.parent (2) updated: note\npublic.child (6) deleted\npublic.parent (40) inserted"
+	// In the order of the keys: 2 before 10.
+	want := "public.parent (1) updated: note\npublic.parent (2) updated: note\npublic.parent (10) updated: note\npublic.child (6) deleted\npublic.parent (40) inserted"
 	if names != want {
 		t.Fatalf("preview:\n%s\nwant:\n%s", names, want)
 	}
