@@ -13,16 +13,18 @@ import (
 
 // Change is one record of belay.changes.
 type Change struct {
-	ID              int64                     `json:"id"`
-	At              time.Time                 `json:"at"`
-	User            string                    `json:"user"`
-	Database        string                    `json:"database"`
-	ApplicationName string                    `json:"application_name"`
-	ClientAddr      string                    `json:"client_addr"`
-	Statements      string                    `json:"statements"`
-	Rows            map[string]map[string]int `json:"rows"`
-	Status          string                    `json:"status"`
-	UndoneBy        *int64                    `json:"undone_by,omitempty"`
+	ID              int64     `json:"id"`
+	At              time.Time `json:"at"`
+	User            string    `json:"user"`
+	Database        string    `json:"database"`
+	ApplicationName string    `json:"application_name"`
+	ClientAddr      string    `json:"client_addr"`
+	Statements      string    `json:"statements"`
+	// TextHashes are the SHA-256 (hex) of each held request's exact text.
+	TextHashes []string                  `json:"text_hashes"`
+	Rows       map[string]map[string]int `json:"rows"`
+	Status     string                    `json:"status"`
+	UndoneBy   *int64                    `json:"undone_by,omitempty"`
 }
 
 // Filter narrows Changes; zero fields match everything.
@@ -44,7 +46,7 @@ func Changes(ctx context.Context, conn *pgx.Conn, f Filter) ([]Change, error) {
 		table = "public." + table
 	}
 	rows, err := conn.Query(ctx, `
-		SELECT id, created_at, user_name, database_name, application_name, client_addr, statements, rows, status, undone_by
+		SELECT id, created_at, user_name, database_name, application_name, client_addr, statements, text_hashes, rows, status, undone_by
 		FROM belay.changes
 		WHERE ($1 = '' OR user_name = $1) AND ($2 = '' OR rows ? $2) AND created_at >= $3 AND ($5 = 0 OR id = $5)
 		ORDER BY id DESC LIMIT $4`, f.User, table, f.Since, f.Limit, f.ID)
@@ -56,7 +58,7 @@ func Changes(ctx context.Context, conn *pgx.Conn, f Filter) ([]Change, error) {
 	for rows.Next() {
 		var c Change
 		var counts []byte
-		if err := rows.Scan(&c.ID, &c.At, &c.User, &c.Database, &c.ApplicationName, &c.ClientAddr, &c.Statements, &counts, &c.Status, &c.UndoneBy); err != nil {
+		if err := rows.Scan(&c.ID, &c.At, &c.User, &c.Database, &c.ApplicationName, &c.ClientAddr, &c.Statements, &c.TextHashes, &counts, &c.Status, &c.UndoneBy); err != nil {
 			return nil, err
 		}
 		if err := json.Unmarshal(counts, &c.Rows); err != nil {

@@ -104,6 +104,7 @@ func (g *Guard) Inspect(s *SessionInfo, st *Statement) Verdict {
 	if decision != policy.Block && plan.Profile != nil {
 		if profile.Capture {
 			plan.Statements = normalizedText(in.Statements)
+			plan.TextHash = textHash(st.Text)
 		}
 		if r := planHold(&plan, decided, st); r != nil {
 			g.Metrics.countBlocked("hold", profile.Name, g.userLabel(s))

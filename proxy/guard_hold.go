@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 
 	"github.com/belay-proxy/belay/policy"
@@ -119,6 +121,13 @@ func (g *Guard) StartupParams(s *SessionInfo) map[string]string {
 
 // normalizedText joins the statements' normalised texts (no literal
 // values), for the record of a change.
+// textHash is the SHA-256 of a request's exact text, in hex: the record
+// of a change recognises the text without keeping it.
+func textHash(text []byte) string {
+	sum := sha256.Sum256(text)
+	return hex.EncodeToString(sum[:])
+}
+
 func normalizedText(stmts []rules.StatementView) []byte {
 	var b []byte
 	for i := range stmts {

@@ -63,6 +63,7 @@ type heldRequest struct {
 	// statements is the request's normalised text, for the record of the
 	// change when the profile captures.
 	statements []byte
+	textHashes []string // SHA-256 of each exact text, with statements
 	// quarantined names the tables a DROP TABLE moved to belay_quarantine;
 	// the client is told DROP TABLE, not belay's DO.
 	quarantined []string
@@ -134,6 +135,7 @@ type holdState struct {
 	batchExpect     int64
 	batchLimit      int64
 	batchStatements []byte
+	batchTextHashes []string
 }
 
 // stmtHold is what a prepared statement means to a hold.
@@ -142,8 +144,9 @@ type stmtHold struct {
 	expect     int64
 	limit      int64
 	statements []byte // normalised, when the profile captures
-	commits    bool   // COMMIT, END: refused after a write in the same batch
-	rollback   bool   // ROLLBACK and the like: let through after a timeout
+	textHash   string
+	commits    bool // COMMIT, END: refused after a write in the same batch
+	rollback   bool // ROLLBACK and the like: let through after a timeout
 	// setsExpect: SET belay.expect_rows = expectRows (-1: RESET), noted
 	// when bound; PostgreSQL keeps it as a harmless custom setting.
 	setsExpect bool

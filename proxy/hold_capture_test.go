@@ -27,6 +27,13 @@ func (capturingHolder) StartupParams(*SessionInfo) map[string]string {
 	return map[string]string{captureSetting: "on"}
 }
 
+// Inspect is holder's, with the text to record, as the Guard gives it.
+func (c capturingHolder) Inspect(info *SessionInfo, st *Statement) Verdict {
+	v := c.holder.Inspect(info, st)
+	v.Hold.Statements, v.Hold.TextHash = append([]byte(nil), st.Text...), textHash(st.Text) // st.Text is the read buffer
+	return v
+}
+
 // capturedTable creates a fresh database after belay init, with a table
 // of ten rows (holdTable's) that has capture on; it returns the
 // database's name and a direct connection to it.
@@ -74,7 +81,8 @@ func testHoldCaptures(t *testing.T, tweak func(*config.Config)) {
 				mu.Unlock()
 			}
 		})
-		if _, err := conn.Exec(ctx, "UPDATE "+table+" SET note = 'c' WHERE id <= $1", 2); err != nil {
+		update := "UPDATE " + table + " SET note = 'c' WHERE id <= $1"
+		if _, err := conn.Exec(ctx, update, 2); err != nil {
 			t.Fatalf("%v: %v", mode, err)
 		}
 		mu.Lock()
@@ -88,9 +96,16 @@ func testHoldCaptures(t *testing.T, tweak func(*config.Config)) {
 		}
 		var rows string
 		var images int64
-		err := direct.QueryRow(ctx, "SELECT c.rows::text, (SELECT sum(r.rows) FROM belay.row_images r WHERE r.xid = c.xid) FROM belay.changes c WHERE c.id = $1", m[1]).Scan(&rows, &images)
+		var hashes []string
+		err := direct.QueryRow(ctx, "SELECT c.rows::text, (SELECT sum(r.rows) FROM belay.row_images r WHERE r.xid = c.xid), c.text_hashes FROM belay.changes c WHERE c.id = $1", m[1]).Scan(&rows, &images, &hashes)
 		if err != nil || !strings.Contains(rows, `"updated": 2`) || images != 2 {
 			t.Fatalf("%v: change %s recorded %q with %d captured rows, %v", mode, m[1], rows, images, err)
+		}
+		// The exact text's hash: the Parse's text in the extended protocol
+		// (pgx puts the value into the text in the simple one).
+		if len(hashes) != 1 || len(hashes[0]) != 64 ||
+			(mode == pgx.QueryExecModeCacheStatement && hashes[0] != textHash([]byte(update))) {
+			t.Fatalf("%v: text hashes %q, want the SHA-256 of %q", mode, hashes, update)
 		}
 		if _, err := direct.Exec(ctx, "UPDATE "+table+" SET note = 'n'"); err != nil {
 			t.Fatal(err)
@@ -217,7 +232,7 @@ func TestHoldCaptureWithoutSchema(t *testing.T) {
 	conn := ts.connect(t, func(c *pgx.ConnConfig) { c.Database = cc.Database })
 	_, err = conn.Exec(ctx, "UPDATE t SET note = 'c' WHERE id = 1")
 	var pe *pgconn.PgError
-	if !errors.As(err, &pe) || pe.Code != sqlstateHoldFailed || !strings.Contains(pe.Message, "belay's schema is not in this database") || !strings.Contains(pe.Hint, "belay init") {
+	if !errors.As(err, &pe) || pe.Code != sqlstateHoldFailed || !strings.Contains(pe.Message, "belay's schema in this database is missing or older than this belay") || !strings.Contains(pe.Hint, "belay init") {
 		t.Fatalf("%v, want the missing-schema refusal", err)
 	}
 	var note string

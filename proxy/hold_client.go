@@ -119,7 +119,10 @@ func (s *session) holdQuery(v *Verdict, msg []byte) (r screenResult, done bool) 
 		return screenResult{}, false
 	}
 	s.startHeld(v.Hold.Profile, v.Hold.Expect, v.Hold.Limit, status == 'I', phaseClient)
-	h.req.statements = v.Hold.Statements
+	h.req.statements, h.req.textHashes = v.Hold.Statements, nil
+	if v.Hold.TextHash != "" {
+		h.req.textHashes = []string{v.Hold.TextHash}
+	}
 	text := queryText(msg)
 	if v.Hold.Rewrite != nil {
 		text = v.Hold.Rewrite
@@ -206,7 +209,7 @@ func (s *session) holdParse(v *Verdict, msg []byte) (r screenResult, done bool) 
 	if h.stmts == nil {
 		h.stmts = make(map[string]stmtHold)
 	}
-	h.stmts[s.stmt.Name] = stmtHold{watch: v.Hold.Watch, expect: v.Hold.Expect, limit: v.Hold.Limit, statements: v.Hold.Statements,
+	h.stmts[s.stmt.Name] = stmtHold{watch: v.Hold.Watch, expect: v.Hold.Expect, limit: v.Hold.Limit, statements: v.Hold.Statements, textHash: v.Hold.TextHash,
 		commits: v.Hold.EndsTransaction, rollback: v.Hold.Rollback,
 		setsExpect: v.Hold.SetExpect, expectRows: v.Hold.ExpectRows}
 	r = s.batchBaseline(v.Hold.Watch)
@@ -254,6 +257,9 @@ func (s *session) holdBind(msg []byte) screenResult {
 	r := s.batchBaseline(true)
 	h.noteWatched(sh.expect, sh.limit)
 	h.batchStatements = append(h.batchStatements, sh.statements...)
+	if sh.textHash != "" {
+		h.batchTextHashes = append(h.batchTextHashes, sh.textHash)
+	}
 	return r
 }
 
@@ -270,6 +276,7 @@ func (s *session) holdSync(msg []byte) (r screenResult, done bool) {
 	}
 	s.startHeld(s.holdProfile, h.batchExpect, h.batchLimit, status == 'I', phaseBatch)
 	h.req.statements, h.batchStatements = h.batchStatements, nil
+	h.req.textHashes, h.batchTextHashes = h.batchTextHashes, nil
 	s.info.trail.synced()
 	q := batchCheckQuery(h.profile, h.req.opened)
 	return screenResult{upstream: append(q, msg...), requests: 2}, true
@@ -375,7 +382,7 @@ func (s *session) holdSessionEnded() {
 // its Sync would have needed.
 func (h *holdState) forgetBatch() {
 	h.mu.Lock()
-	h.batchWatched, h.batchStatements = false, nil
+	h.batchWatched, h.batchStatements, h.batchTextHashes = false, nil, nil
 	h.mu.Unlock()
 }
 

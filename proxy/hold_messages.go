@@ -157,12 +157,13 @@ func limitRefusal(limit, got int64, tables []tableCount) *Refusal {
 func checkFailedRefusal(e *pgError) *Refusal {
 	if (e.code == "3F000" || e.code == "42883") && strings.Contains(e.message, "belay") {
 		// A capturing profile in front of a database belay init never ran
-		// in: say so, rather than pass on PostgreSQL's puzzle.
+		// in, or not since belay was upgraded: say so, rather than pass on
+		// PostgreSQL's puzzle.
 		return &Refusal{
 			SQLState: sqlstateHoldFailed,
-			Message:  "capture: belay's schema is not in this database; the write was rolled back",
-			Detail:   fmt.Sprintf("This profile keeps a before-image of every held write, in the schema belay init creates. PostgreSQL answered belay with %s: %s.", e.code, e.message),
-			Hint:     "An administrator runs: belay init --database-url <this database> (docs/capture.md) — or ask for a profile without capture.",
+			Message:  "capture: belay's schema in this database is missing or older than this belay; the write was rolled back",
+			Detail:   fmt.Sprintf("This profile keeps a before-image of every held write, in the schema belay init creates and migrates. PostgreSQL answered belay with %s: %s.", e.code, e.message),
+			Hint:     "An administrator runs: belay init --database-url <this database>, which creates or migrates it (docs/capture.md) — or ask for a profile without capture.",
 		}
 	}
 	return &Refusal{

@@ -318,7 +318,7 @@ func (s *session) decideHold() holdAct {
 	h.change = c.xid
 	if p.Capture { // the record of the change first: its id names the change
 		info := &s.info
-		return s.sendOwn(stepRecord, recordSQL(info.ApplicationName, info.ClientAddr, h.req.statements, h.tables, p.PreviewValues))
+		return s.sendOwn(stepRecord, recordSQL(info.ApplicationName, info.ClientAddr, h.req.statements, h.req.textHashes, h.tables, p.PreviewValues))
 	}
 	return s.holdWritten()
 }

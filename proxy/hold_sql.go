@@ -43,7 +43,7 @@ func checkQuery(p *policy.Profile) string {
 
 // recordSQL records the held change (belay.record_change) and returns its
 // id, with the preview of its first rows (belay.preview).
-func recordSQL(application, client string, statements []byte, tables []tableCount, previewValues bool) []byte {
+func recordSQL(application, client string, statements []byte, textHashes []string, tables []tableCount, previewValues bool) []byte {
 	var rows strings.Builder
 	rows.WriteString("{")
 	for i, t := range tables {
@@ -54,8 +54,12 @@ func recordSQL(application, client string, statements []byte, tables []tableCoun
 		fmt.Fprintf(&rows, `%s: {"inserted": %d, "updated": %d, "deleted": %d}`, name, t.inserted, t.updated, t.deleted)
 	}
 	rows.WriteString("}")
+	hashes := make([]string, len(textHashes))
+	for i, h := range textHashes {
+		hashes[i] = sqlString(h)
+	}
 	return queryMessage("SELECT belay.record_change(" + sqlString(application) + ", " + sqlString(client) + ", " +
-		sqlString(string(statements)) + ", " + sqlString(rows.String()) + "::jsonb), belay.preview(" + strconv.Itoa(previewRows) + ", " +
+		sqlString(string(statements)) + ", " + sqlString(rows.String()) + "::jsonb, ARRAY[" + strings.Join(hashes, ", ") + "]::text[]), belay.preview(" + strconv.Itoa(previewRows) + ", " +
 		strconv.FormatBool(previewValues) + ")")
 }
 

@@ -92,6 +92,9 @@ type HoldPlan struct {
 	// that may write, for the record of the change in a profile that
 	// captures; nil otherwise.
 	Statements []byte
+	// TextHash is the SHA-256 (hex) of the request's exact text, recorded
+	// with Statements.
+	TextHash string
 	// Quarantine lists the tables of a DROP TABLE to move into
 	// belay_quarantine instead (the profile's drop-table action);
 	// QuarantineMissingOK is its IF EXISTS.

@@ -2,6 +2,8 @@ package test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"regexp"
 	"strings"
@@ -95,6 +97,14 @@ func TestUndoThroughPgx(t *testing.T) {
 		m := undoCommandRE.FindStringSubmatch(strings.Join(said, "\n"))
 		if m == nil {
 			t.Fatalf("%s: no undo command in belay's notices %q", sql, said)
+		}
+		// The record keeps the exact text's SHA-256, not the text.
+		var hashes []string
+		if err := connectDirect(t, upstreamDatabase).QueryRow(ctx, "SELECT text_hashes FROM belay.changes WHERE id = $1", m[1]).Scan(&hashes); err != nil {
+			t.Fatal(err)
+		}
+		if sum := sha256.Sum256([]byte(sql)); len(hashes) != 1 || hashes[0] != hex.EncodeToString(sum[:]) {
+			t.Fatalf("%s: text hashes %q, want the SHA-256 of the text", sql, hashes)
 		}
 		return m[1]
 	}
