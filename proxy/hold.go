@@ -166,7 +166,8 @@ func (h *holdState) transactionEnded() {
 type tableCount struct {
 	name                       string
 	inserted, updated, deleted int64
-	bytes                      int64 // captured: the size of its before-images
+	bytes                      int64  // captured: the size of its before-images
+	root                       string // a partition's root table; "" for others
 }
 
 func (t tableCount) rows() int64 { return t.inserted + t.updated + t.deleted }

@@ -24,10 +24,11 @@ var holdMarker = randomName("belay_hold_")
 // has a transaction id at all (anything written, catalogs included), and
 // rows inserted, updated and deleted per table — triggers, foreign-key
 // cascades and functions included, which the parser cannot see; belay's
-// own records (its schemas) are not the client's rows. It reads
-// the counters behind pg_stat_xact_user_tables directly: the view also
-// aggregates index scans, which costs half as much again.
-const checkSQL = `SELECT txid_current_if_assigned()::text, coalesce((SELECT json_agg(json_build_array(n.nspname || '.' || c.relname, s.i, s.u, s.d) ORDER BY n.nspname, c.relname) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace, LATERAL (SELECT pg_catalog.pg_stat_get_xact_tuples_inserted(c.oid) AS i, pg_catalog.pg_stat_get_xact_tuples_updated(c.oid) AS u, pg_catalog.pg_stat_get_xact_tuples_deleted(c.oid) AS d) s WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'belay', 'belay_images', 'belay_quarantine') AND n.nspname !~ '^pg_toast' AND s.i + s.u + s.d > 0), '[]')::text`
+// own records (its schemas) are not the client's rows. A partition also
+// names its tree's root, where a statement through the root is captured.
+// It reads the counters behind pg_stat_xact_user_tables directly: the view
+// also aggregates index scans, which costs half as much again.
+const checkSQL = `SELECT txid_current_if_assigned()::text, coalesce((SELECT json_agg(json_build_array(n.nspname || '.' || c.relname, s.i, s.u, s.d, 0, CASE WHEN c.relispartition THEN (SELECT rn.nspname || '.' || r.relname FROM pg_catalog.pg_class r JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace WHERE r.oid = pg_catalog.pg_partition_root(c.oid)) END) ORDER BY n.nspname, c.relname) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace, LATERAL (SELECT pg_catalog.pg_stat_get_xact_tuples_inserted(c.oid) AS i, pg_catalog.pg_stat_get_xact_tuples_updated(c.oid) AS u, pg_catalog.pg_stat_get_xact_tuples_deleted(c.oid) AS d) s WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'belay', 'belay_images', 'belay_quarantine') AND n.nspname !~ '^pg_toast' AND s.i + s.u + s.d > 0), '[]')::text`
 
 // capturedSQL adds to the check what belay's capture triggers copied in
 // this transaction, per table (docs/capture.md).
@@ -291,16 +292,25 @@ func parseTableCounts(b []byte) ([]tableCount, error) {
 	}
 	var out []tableCount
 	for _, r := range rows {
-		if len(r) != 4 && len(r) != 5 {
-			return nil, fmt.Errorf("table count has %d fields, want 4 (or 5, with bytes captured)", len(r))
+		if len(r) < 4 || len(r) > 6 {
+			return nil, fmt.Errorf("table count has %d fields, want 4 to 6 (name, counts, bytes captured, partition root)", len(r))
 		}
 		var t tableCount
 		if err := json.Unmarshal(r[0], &t.name); err != nil {
 			return nil, fmt.Errorf("decode table name: %w", err)
 		}
-		for i, dst := range []*int64{&t.inserted, &t.updated, &t.deleted, &t.bytes}[:len(r)-1] {
+		for i, dst := range []*int64{&t.inserted, &t.updated, &t.deleted, &t.bytes}[:min(len(r)-1, 4)] {
 			if err := json.Unmarshal(r[i+1], dst); err != nil {
 				return nil, fmt.Errorf("decode table count: %w", err)
+			}
+		}
+		if len(r) == 6 {
+			var root *string // null: not a partition
+			if err := json.Unmarshal(r[5], &root); err != nil {
+				return nil, fmt.Errorf("decode partition root: %w", err)
+			}
+			if root != nil {
+				t.root = *root
 			}
 		}
 		out = append(out, t)

@@ -143,3 +143,50 @@ func TestCaptureNeedsInitThroughPsql(t *testing.T) {
 		t.Fatalf("t's row is %q (%v), want a: untouched", note, err)
 	}
 }
+
+// A partitioned table through configs/belay.yaml: belay capture enable
+// --schema protects the root and its partitions; a held UPDATE through
+// the root that changes rows of two partitions, and one naming a
+// partition, are captured (PostgreSQL counts them in the partitions), and
+// belay undo puts both changes back.
+func TestUndoPartitionedThroughPsql(t *testing.T) {
+	p, url := startCapturingBelay(t, holdConfigOpts{HoldTimeout: holdTimeoutLong, Capture: true})
+	schema := tableName(t)
+	directExec(t, fmt.Sprintf(`CREATE SCHEMA %[1]s;
+		CREATE TABLE %[1]s.parted (id int PRIMARY KEY, note text NOT NULL) PARTITION BY RANGE (id);
+		CREATE TABLE %[1]s.parted_1 PARTITION OF %[1]s.parted FOR VALUES FROM (1) TO (101);
+		CREATE TABLE %[1]s.parted_2 PARTITION OF %[1]s.parted FOR VALUES FROM (101) TO (201);
+		INSERT INTO %[1]s.parted SELECT g, 'a' FROM generate_series(1, 200) g`, schema))
+	t.Cleanup(func() { directExec(t, "DROP SCHEMA "+schema+" CASCADE") })
+	if out, code := runBelayCLI(t, "capture", "enable", "--database-url", url, "--schema", schema); code != 0 {
+		t.Fatalf("belay capture enable --schema: exit %d\n%s", code, out)
+	}
+	parted := schema + ".parted"
+	before := tablesChecksum(t, parted)
+	var ids []string
+	for _, sql := range []string{
+		"UPDATE " + parted + " SET note = 'x' WHERE id IN (5, 150);",
+		"UPDATE " + schema + ".parted_1 SET note = 'y' WHERE id = 6;",
+	} {
+		_, errOut, err := psqlHold(t, p, "-f", writeScript(t, sql+"\nCOMMIT;\n"))
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", sql, err, errOut)
+		}
+		m := undoCommandRE.FindStringSubmatch(errOut)
+		if m == nil {
+			t.Fatalf("%s: no undo command in psql's notices:\n%s", sql, errOut)
+		}
+		ids = append(ids, m[1])
+	}
+	if n := directInt(t, "SELECT count(*) FROM "+parted+" WHERE note <> 'a'"); n != 3 {
+		t.Fatalf("%d rows changed after both COMMITs, want 3", n)
+	}
+	for i := len(ids) - 1; i >= 0; i-- {
+		if out, code := runBelayCLI(t, "undo", ids[i], "--yes", "--database-url", url); code != 0 {
+			t.Fatalf("belay undo %s: exit %d\n%s", ids[i], code, out)
+		}
+	}
+	if tablesChecksum(t, parted) != before {
+		t.Fatal("the partitioned table differs after both undos")
+	}
+}

@@ -65,7 +65,7 @@ func (c *captureTables) apply(e *env, change func(context.Context, *sql.DB, []st
 func schemaTables(ctx context.Context, db *sql.DB, schemas []string) ([]string, error) {
 	var out []string
 	for _, schema := range schemas {
-		if schema == "belay" || strings.HasPrefix(schema, "belay_") {
+		if schema == "belay" || schema == "belay_images" || schema == "belay_quarantine" {
 			return nil, fmt.Errorf("schema %s is belay's own: its tables are not captured", schema)
 		}
 		rows, err := db.QueryContext(ctx, `
