@@ -24,7 +24,11 @@ func BenchmarkHeldUpdateCommit(b *testing.B) {
 		b.Fatal(err)
 	}
 	cfg := strings.NewReplacer("sslmode: prefer", "sslmode: disable", "output: stdout", "output: off").Replace(string(raw))
-	p := startBelay(b, belayOpts{ConfigYAML: cfg})
+	// As shipped, the interactive profile captures; a second belay holds
+	// without capture, to tell the hold's cost from capture's.
+	captured := startBelay(b, belayOpts{ConfigYAML: cfg})
+	uncaptured := startBelay(b, belayOpts{ConfigYAML: strings.NewReplacer("      capture: true\n", "      capture: false\n",
+		"      uncaptured: refuse ", "      # uncaptured: refuse ", "        drop-table: quarantine ", "        # drop-table: quarantine ").Replace(cfg)})
 	table := "hold_bench"
 	direct := connectDirect(b, upstreamDatabase)
 	ctx := context.Background()
@@ -32,10 +36,17 @@ func BenchmarkHeldUpdateCommit(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _, _ = direct.Exec(ctx, "DROP TABLE IF EXISTS "+table) })
+	url := upstreamDSN(upstreamDatabase)
+	for _, args := range [][]string{{"init", "--database-url", url}, {"capture", "enable", "--database-url", url, table}} {
+		if out, code := runBelayCLI(b, args...); code != 0 {
+			b.Fatalf("belay %s: exit %d\n%s", args[0], code, out)
+		}
+	}
 	for _, target := range []struct{ name, dsn string }{
-		{"direct", upstreamDSN(upstreamDatabase)},
-		{"belay-not-held", p.DSN(upstreamDatabase, upstreamUser) + " application_name=bench"},
-		{"belay-held", p.DSN(upstreamDatabase, upstreamUser) + " application_name=psql"},
+		{"direct", url},
+		{"belay-not-held", captured.DSN(upstreamDatabase, upstreamUser) + " application_name=bench"},
+		{"belay-held", uncaptured.DSN(upstreamDatabase, upstreamUser) + " application_name=psql"},
+		{"belay-held-captured", captured.DSN(upstreamDatabase, upstreamUser) + " application_name=psql"},
 	} {
 		b.Run(target.name, func(b *testing.B) {
 			conn := connectWith(b, target.dsn, func(c *pgx.ConnConfig) { c.OnNotice = nil })
